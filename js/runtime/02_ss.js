@@ -1,0 +1,312 @@
+// $SS on the server: loading an app (SPEC 1) and calling its actions (SPEC 2).
+// Rust owns sockets and sessions; it calls `internal.dispatch*` with a call id
+// and gets the outcome back through the `op_reply` / `op_reply_error` ops.
+"use strict";
+((globalThis) => {
+  const internal = globalThis.__ssrt;
+  const { ops } = internal;
+
+  const $SS = {
+    version: ops.op_ssrt_version(),
+    env: "development",
+    config: {},
+    root: "/",
+    server: {},
+    shared: {},
+    publish: {
+      broadcast: (event, params) => publish("broadcast", null, event, params),
+      user: (userId, event, params) => publish("user", [userId], event, params),
+      users: (userIds, event, params) => publish("user", userIds, event, params),
+      group: (name, event, params) => publish("group", [name], event, params),
+    },
+  };
+  globalThis.$SS = $SS;
+
+  function publish(kind, targets, event, params) {
+    if (typeof event !== "string" || event === "") {
+      throw new TypeError(`$SS.publish.${kind} needs an event name`);
+    }
+    const ids = targets === null ? [] : (Array.isArray(targets) ? targets : [targets]).map(String);
+    ops.op_publish(kind, ids, event, JSON.stringify(params ?? null));
+  }
+
+  // ---- loading ---------------------------------------------------------
+
+  /** Server files by their path name (`users/online`): actions and flags. */
+  const serverFiles = new Map();
+
+  /** Places `value` at the `/`-separated `name` below `tree`, creating objects between. */
+  function place(tree, name, value) {
+    const parts = name.split("/");
+    const last = parts.pop();
+    let node = tree;
+    for (const part of parts) node = node[part] ??= {};
+    node[last] = value;
+  }
+
+  const capitalised = (name) => name.charAt(0).toUpperCase() + name.slice(1);
+
+  /**
+   * Loads the app described by `manifest` (built in Rust from the project on
+   * disk). Throws, with the file named, when any of it fails to load.
+   */
+  internal.loadApp = (manifestJson) => {
+    const manifest = JSON.parse(manifestJson);
+    $SS.env = manifest.env;
+    $SS.config = manifest.config;
+    $SS.root = manifest.root;
+    internal.setRequirePaths(manifest.root, manifest.requirePaths);
+    const load = (path) => {
+      try {
+        return internal.require(path);
+      } catch (error) {
+        throw withFile(error, path);
+      }
+    };
+
+    for (const file of manifest.shared) {
+      const exports = load(file.path);
+      const className = capitalised(file.name.split("/").pop());
+      const Class = exports[className];
+      if (typeof Class === "function") {
+        place($SS.shared, file.name, new Class());
+      } else {
+        console.warn(
+          `${internal.shownPath(file.path)} has no exports.${className} class; $SS.shared.${file.name.replaceAll("/", ".")} is its exports object`,
+        );
+        place($SS.shared, file.name, exports);
+      }
+    }
+    if (manifest.db) load(manifest.db);
+    for (const file of manifest.server) {
+      const exports = load(file.path);
+      const actions = exports.actions && typeof exports.actions === "object" ? exports.actions : {};
+      serverFiles.set(file.name, { actions, authenticate: exports.authenticate === true });
+      place($SS.server, file.name, actions);
+    }
+    return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length });
+  };
+
+  /** Makes sure a load error names the file it came from. */
+  function withFile(error, path) {
+    const file = internal.shownPath(path);
+    if (error instanceof Error) {
+      if (!String(error.message).includes(file) && !String(error.stack ?? "").includes(path)) {
+        error.message = `${file}: ${error.message}`;
+      }
+      return error;
+    }
+    return new Error(`${file} threw ${String(error)}`);
+  }
+
+  // ---- sessions --------------------------------------------------------
+
+  /** Sessions of open connections, shared by every tab that uses them. */
+  const sessions = new Map();
+
+  function makeSession(data) {
+    return {
+      id: data.id,
+      created_at: data.created_at,
+      attributes: data.attributes ?? {},
+      user_id: data.user_id ?? null,
+      newly_created: !!data.newly_created,
+      loggedIn() {
+        return this.user_id !== null && this.user_id !== undefined && this.user_id !== "";
+      },
+    };
+  }
+
+  internal.attachSession = (dataJson) => {
+    const data = JSON.parse(dataJson);
+    const entry = sessions.get(data.id);
+    if (entry) entry.refs += 1;
+    else sessions.set(data.id, { session: makeSession(data), refs: 1 });
+  };
+  internal.detachSession = (id) => {
+    const entry = sessions.get(id);
+    if (entry && --entry.refs === 0) sessions.delete(id);
+  };
+
+  // ---- dispatch --------------------------------------------------------
+
+  class ActionError {
+    constructor(code, message) {
+      this.code = code;
+      this.message = message;
+    }
+  }
+
+  /** Finds the action for `method` (`users.online.yesterday`), or throws ActionError. */
+  function lookup(method) {
+    const parts = method.split(".");
+    if (parts.length < 2 || parts.some((part) => part === "")) {
+      throw new ActionError(
+        "invalid_action_length",
+        `Invalid action '${method}': a method has a file and an action name, e.g. app.square`,
+      );
+    }
+    for (let split = parts.length - 1; split >= 1; split--) {
+      const file = serverFiles.get(parts.slice(0, split).join("/"));
+      if (!file) continue;
+      const actionPath = parts.slice(split);
+      let owner = file.actions;
+      for (const part of actionPath.slice(0, -1)) {
+        owner = owner !== null && typeof owner === "object" && Object.hasOwn(owner, part) ? owner[part] : null;
+      }
+      const name = actionPath[actionPath.length - 1];
+      const action = owner !== null && typeof owner === "object" && Object.hasOwn(owner, name) ? owner[name] : null;
+      if (typeof action !== "function") {
+        throw new ActionError(
+          "action_missing",
+          `Unable to find the '${actionPath.join(".")}' action in /app/server/${parts.slice(0, split).join("/")}. Action names are case sensitive`,
+        );
+      }
+      return { file, owner, action, name: actionPath.join(".") };
+    }
+    throw new ActionError(
+      "unable_to_find_module",
+      `Unable to find the /app/server/${parts.slice(0, -1).join("/")} module. Does the file exist?`,
+    );
+  }
+
+  /** SPEC 2's arity rules: params first when sent, the callback always last. */
+  function checkArity(action, name, hasParams) {
+    const arity = action.length;
+    const expected = hasParams ? 2 : 1;
+    if (arity === 0) {
+      throw new ActionError("callback_missing", `The ${name} action is missing the callback argument`);
+    }
+    if (arity > expected) {
+      throw new ActionError("params_missing", `The ${name} action expects params but none were sent`);
+    }
+    if (arity < expected) {
+      throw new ActionError("params_not_required", `The ${name} action was sent params but can't receive them`);
+    }
+  }
+
+  function fail(callId, error) {
+    if (error instanceof ActionError) {
+      ops.op_reply_error(callId, error.code, error.message);
+    } else {
+      ops.op_reply_error(callId, "application_error", internal.describeError(error));
+    }
+  }
+
+  /** Runs the action with `this` holding the call's own session and user. */
+  function invoke(callId, found, params, hasParams, session) {
+    checkArity(found.action, found.name, hasParams);
+    const user = session.user ?? null;
+    // Compatibility: the original left the latest session on the actions object.
+    found.owner.session = session;
+    found.owner.user = user;
+    const self = Object.create(found.owner, {
+      session: { value: session, writable: true },
+      user: { value: user, writable: true },
+    });
+    let answered = false;
+    const callback = (value) => {
+      if (answered) {
+        console.warn(`The ${found.name} action called its callback more than once; later calls are ignored`);
+        return;
+      }
+      answered = true;
+      let json;
+      try {
+        json = JSON.stringify(value === undefined ? null : value);
+      } catch (error) {
+        fail(callId, new ActionError("application_error", `The ${found.name} action's reply cannot be sent as JSON: ${error.message}`));
+        return;
+      }
+      ops.op_reply(callId, json ?? "null");
+    };
+    const args = hasParams ? [params, callback] : [callback];
+    try {
+      found.action.apply(self, args);
+    } catch (error) {
+      if (answered) internal.reportError(error, found.name);
+      else {
+        answered = true;
+        fail(callId, error);
+      }
+    }
+  }
+
+  /** A call over the WebSocket, from a connection whose session is attached. */
+  internal.dispatch = (callId, method, paramsJson, sessionId) => {
+    try {
+      const found = lookup(method);
+      const entry = sessions.get(sessionId);
+      const session = entry ? entry.session : makeSession({ id: sessionId, created_at: Date.now() });
+      if (found.file.authenticate && !session.loggedIn()) {
+        throw new ActionError("not_logged_in", `The ${method} action requires a logged-in user`);
+      }
+      const hasParams = paramsJson !== undefined;
+      invoke(callId, found, hasParams ? JSON.parse(paramsJson) : undefined, hasParams, session);
+    } catch (error) {
+      fail(callId, error);
+    }
+  };
+
+  /**
+   * A call over the HTTP API, with a session of its own that is never stored.
+   * Files with `exports.authenticate = true` need Basic credentials, checked
+   * by the module named in `config.api.auth.basic.module_name`.
+   */
+  internal.dispatchHttp = (callId, method, paramsJson, sessionJson, username, password) => {
+    try {
+      const found = lookup(method);
+      const session = makeSession(JSON.parse(sessionJson));
+      const hasParams = paramsJson !== undefined;
+      const params = hasParams ? JSON.parse(paramsJson) : undefined;
+      if (!found.file.authenticate) {
+        invoke(callId, found, params, hasParams, session);
+        return;
+      }
+      if (username === undefined) {
+        throw new ActionError("unauthorized", "Authentication required");
+      }
+      const moduleName = $SS.config.api?.auth?.basic?.module_name;
+      if (typeof moduleName !== "string" || moduleName === "") {
+        throw new ActionError(
+          "auth_not_configured",
+          "This action requires authentication, but config.api.auth.basic.module_name names no module",
+        );
+      }
+      const auth = internal.require(moduleName, $SS.root + "/app/server/" + found.name);
+      auth.authenticate({ username, password }, (reply) => {
+        if (reply && reply.success) {
+          session.user_id = reply.user_id ?? null;
+          try {
+            invoke(callId, found, params, hasParams, session);
+          } catch (error) {
+            fail(callId, error);
+          }
+        } else {
+          fail(callId, new ActionError("invalid_credentials", "Invalid username or password"));
+        }
+      });
+    } catch (error) {
+      fail(callId, error);
+    }
+  };
+
+  /** `{file: [action, …]}` of every public action, for the HTTP API index. */
+  internal.describeActions = () => {
+    const tree = {};
+    const walk = (object, prefix, out) => {
+      for (const [key, value] of Object.entries(object)) {
+        if (typeof value === "function") out.push(prefix + key);
+        else if (value !== null && typeof value === "object" && key !== "session" && key !== "user") {
+          walk(value, `${prefix}${key}.`, out);
+        }
+      }
+    };
+    for (const [name, file] of serverFiles) {
+      const actions = [];
+      walk(file.actions, "", actions);
+      tree[name] = { actions, authenticate: file.authenticate };
+    }
+    return JSON.stringify(tree);
+  };
+})(globalThis);

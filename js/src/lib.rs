@@ -1,0 +1,54 @@
+//! The JavaScript that ships inside the ssrt binary.
+//!
+//! * [`BOOTSTRAP`]: ssrt's own engine bootstrap (`runtime/*.js`), run in order
+//!   when an engine starts: Node-style globals, the CommonJS module system, and
+//!   `$SS` with action dispatch.
+//! * [`npm_file`]: files of the npm packages pinned in `package-lock.json`
+//!   (the CoffeeScript compiler, Node built-in polyfills), which the module
+//!   system reads as if they sat in a `node_modules` folder.
+
+/// Bootstrap scripts as `(name, source)`, in the order they must run.
+pub const BOOTSTRAP: &[(&str, &str)] = &[
+    ("ssrt:runtime/00_node.js", include_str!("../runtime/00_node.js")),
+    ("ssrt:runtime/01_require.js", include_str!("../runtime/01_require.js")),
+    ("ssrt:runtime/02_ss.js", include_str!("../runtime/02_ss.js")),
+];
+
+/// The npm lock file the embedded packages were installed from; compile caches
+/// key on it so that a new compiler version never serves stale output.
+pub const PACKAGE_LOCK: &str = include_str!("../package-lock.json");
+
+static NPM_FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/npm_files.rs"));
+
+/// The source of an embedded npm file, by its path below `node_modules/`
+/// (`"util/util.js"`).
+pub fn npm_file(path: &str) -> Option<&'static str> {
+    NPM_FILES
+        .binary_search_by(|(name, _)| (*name).cmp(path))
+        .ok()
+        .map(|index| NPM_FILES[index].1)
+}
+
+/// Whether an embedded directory exists below `node_modules/` (`"util"`).
+pub fn npm_dir_exists(path: &str) -> bool {
+    let prefix = format!("{}/", path.trim_end_matches('/'));
+    let start = NPM_FILES.partition_point(|(name, _)| *name < prefix.as_str());
+    NPM_FILES
+        .get(start)
+        .is_some_and(|(name, _)| name.starts_with(&prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pinned_packages_are_embedded() {
+        assert!(npm_file("coffee-script/package.json").is_some());
+        assert!(npm_file("coffee-script/lib/coffee-script/lexer.js").is_some());
+        assert!(npm_file("util/util.js").is_some());
+        assert!(npm_file("no/such/file.js").is_none());
+        assert!(npm_dir_exists("events"));
+        assert!(!npm_dir_exists("even"));
+    }
+}

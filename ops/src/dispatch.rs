@@ -1,0 +1,191 @@
+//! Calls in flight between the server and the app's actions.
+//!
+//! The host opens a call in the [`CallTable`] (getting its id), hands the id to
+//! JavaScript with the call, and the action's callback comes back through
+//! [`op_reply`] or [`op_reply_error`]. A callback called twice is ignored; one
+//! never called is answered by [`CallTable::expire`] once the timeout passes.
+
+use deno_core::{OpState, op2};
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+/// A failed call: a SPEC 2 error code and its message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ActionError {
+    pub code: String,
+    pub message: String,
+}
+
+impl ActionError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Where a call's outcome goes: a socket, an HTTP response, the console.
+/// The reply is the JSON text of the value the action passed to its callback.
+pub trait Responder: Send + 'static {
+    fn respond(self: Box<Self>, outcome: Result<String, ActionError>);
+}
+
+struct Pending {
+    method: String,
+    responder: Box<dyn Responder>,
+}
+
+/// The calls waiting for their action's callback.
+pub struct CallTable {
+    next_id: u32,
+    timeout: Duration,
+    pending: HashMap<u32, Pending>,
+    /// Deadlines in the order calls were opened; all share one timeout, so
+    /// this is also deadline order.
+    deadlines: VecDeque<(Instant, u32)>,
+}
+
+/// Call ids stay below 2^31 so that JavaScript sees them as small integers.
+const MAX_CALL_ID: u32 = i32::MAX as u32;
+
+impl CallTable {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            next_id: 0,
+            timeout,
+            pending: HashMap::new(),
+            deadlines: VecDeque::new(),
+        }
+    }
+
+    /// Registers a call and returns the id JavaScript answers it by.
+    pub fn open(&mut self, method: String, responder: Box<dyn Responder>) -> u32 {
+        let id = loop {
+            self.next_id = if self.next_id >= MAX_CALL_ID {
+                1
+            } else {
+                self.next_id + 1
+            };
+            if !self.pending.contains_key(&self.next_id) {
+                break self.next_id;
+            }
+        };
+        self.pending.insert(id, Pending { method, responder });
+        self.deadlines.push_back((Instant::now() + self.timeout, id));
+        id
+    }
+
+    /// Delivers a call's outcome; `false` when the call was already answered.
+    pub fn complete(&mut self, id: u32, outcome: Result<String, ActionError>) -> bool {
+        match self.pending.remove(&id) {
+            Some(pending) => {
+                pending.responder.respond(outcome);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Answers every call whose deadline has passed with an `action_timeout` error.
+    pub fn expire(&mut self, now: Instant) -> usize {
+        let mut expired = 0;
+        while let Some(&(deadline, id)) = self.deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            if let Some(pending) = self.pending.remove(&id) {
+                let message = format!(
+                    "The {} action did not call back within {:.1}s",
+                    pending.method,
+                    self.timeout.as_secs_f64()
+                );
+                pending
+                    .responder
+                    .respond(Err(ActionError::new("action_timeout", message)));
+                expired += 1;
+            }
+        }
+        // Answered calls leave their deadline behind; drop those from the front.
+        while let Some(&(_, id)) = self.deadlines.front() {
+            if self.pending.contains_key(&id) {
+                break;
+            }
+            self.deadlines.pop_front();
+        }
+        expired
+    }
+
+    /// How many calls are waiting.
+    pub fn len(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+#[op2(fast)]
+pub fn op_reply(state: &mut OpState, #[smi] call_id: u32, #[string] json: String) {
+    state.borrow_mut::<CallTable>().complete(call_id, Ok(json));
+}
+
+#[op2(fast)]
+pub fn op_reply_error(
+    state: &mut OpState,
+    #[smi] call_id: u32,
+    #[string] code: String,
+    #[string] message: String,
+) {
+    state
+        .borrow_mut::<CallTable>()
+        .complete(call_id, Err(ActionError { code, message }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+
+    struct Channel(mpsc::Sender<Result<String, ActionError>>);
+    impl Responder for Channel {
+        fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
+            self.0.send(outcome).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_call_is_answered_once() {
+        let (tx, rx) = mpsc::channel();
+        let mut table = CallTable::new(Duration::from_secs(30));
+        let id = table.open("app.square".into(), Box::new(Channel(tx)));
+        assert!(table.complete(id, Ok("625".into())));
+        assert!(!table.complete(id, Ok("1".into())));
+        assert_eq!(rx.try_recv().unwrap(), Ok("625".into()));
+        assert!(rx.try_recv().is_err());
+        assert!(table.is_empty());
+    }
+
+    #[test]
+    fn a_call_never_answered_times_out() {
+        let (tx, rx) = mpsc::channel();
+        let mut table = CallTable::new(Duration::from_millis(10));
+        let slow = table.open("app.slow".into(), Box::new(Channel(tx.clone())));
+        let fast = table.open("app.fast".into(), Box::new(Channel(tx)));
+        table.complete(fast, Ok("1".into()));
+        assert_eq!(table.expire(Instant::now()), 0);
+        assert_eq!(
+            table.expire(Instant::now() + Duration::from_millis(11)),
+            1
+        );
+        assert_eq!(rx.recv().unwrap(), Ok("1".into()));
+        let timeout = rx.recv().unwrap().unwrap_err();
+        assert_eq!(timeout.code, "action_timeout");
+        assert!(timeout.message.contains("app.slow"));
+        assert!(!table.complete(slow, Ok("late".into())));
+        assert!(table.deadlines.is_empty());
+    }
+}

@@ -1,0 +1,53 @@
+//! Reading files for the module system and the `fs` shim: the app's files on
+//! disk, and the npm packages embedded in the binary.
+
+use deno_core::op2;
+use deno_error::JsErrorBox;
+use std::io::ErrorKind;
+
+/// The text of a file, or `null` when there is none.
+#[op2]
+#[string]
+pub fn op_fs_read_text(#[string] path: &str) -> Result<Option<String>, JsErrorBox> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(JsErrorBox::generic(format!("{path}: {e}"))),
+    }
+}
+
+/// 0 when nothing is at `path`, 1 for a file, 2 for a directory.
+#[op2(fast)]
+pub fn op_fs_kind(#[string] path: &str) -> u32 {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => 2,
+        Ok(_) => 1,
+        Err(_) => 0,
+    }
+}
+
+/// The names in a directory, sorted.
+#[op2]
+#[serde]
+pub fn op_fs_read_dir(#[string] path: &str) -> Result<Vec<String>, JsErrorBox> {
+    let entries =
+        std::fs::read_dir(path).map_err(|e| JsErrorBox::generic(format!("{path}: {e}")))?;
+    let mut names: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// An embedded npm file by its path below `node_modules/`, or `null`.
+#[op2]
+#[string]
+pub fn op_npm_file(#[string] path: &str) -> Option<String> {
+    ssrt_js::npm_file(path).map(str::to_owned)
+}
+
+#[op2(fast)]
+pub fn op_npm_dir_exists(#[string] path: &str) -> bool {
+    ssrt_js::npm_dir_exists(path)
+}

@@ -1,0 +1,40 @@
+//! The ops: the only way app JavaScript reaches Rust (DESIGN.md, "Ops are the
+//! only bridge"). Each module owns one concern and the state it keeps in
+//! [`deno_core::OpState`]; [`extension`] bundles them for an engine.
+
+pub mod cache;
+pub mod dispatch;
+pub mod files;
+pub mod process;
+pub mod publish;
+
+pub use cache::CompileCache;
+pub use dispatch::{ActionError, CallTable, Responder};
+pub use publish::{Audience, Publication, Publisher, PublisherSlot};
+
+deno_core::extension!(
+    ssrt_ops,
+    ops = [
+        cache::op_compile_cache_get,
+        cache::op_compile_cache_put,
+        dispatch::op_reply,
+        dispatch::op_reply_error,
+        files::op_fs_kind,
+        files::op_fs_read_dir,
+        files::op_fs_read_text,
+        files::op_npm_dir_exists,
+        files::op_npm_file,
+        process::op_console_write,
+        process::op_process_cwd,
+        process::op_process_env,
+        process::op_process_pid,
+        process::op_ssrt_version,
+        publish::op_publish,
+    ],
+);
+
+/// The ops extension for a new engine. Its state ([`CallTable`],
+/// [`CompileCache`], a [`Publisher`]) is put into the `OpState` by the host.
+pub fn extension() -> deno_core::Extension {
+    ssrt_ops::init()
+}

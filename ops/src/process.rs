@@ -1,0 +1,41 @@
+//! `console` output and the `process` global's facts.
+
+use deno_core::op2;
+use std::collections::HashMap;
+use std::io::Write;
+
+/// Writes console output straight to stdout or stderr, as Node does.
+#[op2(fast)]
+pub fn op_console_write(is_err: bool, #[string] text: &str) {
+    // A closed pipe must not take the server down; there is nowhere to report it.
+    let _ = if is_err {
+        std::io::stderr().write_all(text.as_bytes())
+    } else {
+        std::io::stdout().write_all(text.as_bytes())
+    };
+}
+
+#[op2]
+#[serde]
+pub fn op_process_env() -> HashMap<String, String> {
+    std::env::vars().collect()
+}
+
+#[op2(fast)]
+pub fn op_process_pid() -> u32 {
+    std::process::id()
+}
+
+#[op2]
+#[string]
+pub fn op_process_cwd() -> String {
+    std::env::current_dir()
+        .map(|dir| dir.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "/".to_owned())
+}
+
+#[op2]
+#[string]
+pub fn op_ssrt_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

@@ -1,0 +1,61 @@
+//! `$SS.publish.*`: JavaScript names an audience and an event; the host's
+//! [`Publisher`] routes it (in-process, or through Redis to every instance)
+//! and Rust fans it out to the sockets.
+
+use deno_core::{OpState, op2};
+
+/// Who receives a published event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Audience {
+    /// Every connected client of every instance.
+    Broadcast,
+    /// Every connection of these users.
+    Users(Vec<String>),
+    /// The members of these groups (`ss:group:<name>` sets).
+    Groups(Vec<String>),
+}
+
+/// One published event; `params` is JSON text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Publication {
+    pub audience: Audience,
+    pub event: String,
+    pub params: String,
+}
+
+/// Delivers publications; the server provides it.
+pub trait Publisher: Send + 'static {
+    fn publish(&self, publication: Publication);
+}
+
+/// The engine's publisher, as kept in its `OpState`.
+pub struct PublisherSlot(pub Box<dyn Publisher>);
+
+#[op2]
+pub fn op_publish(
+    state: &mut OpState,
+    #[string] kind: &str,
+    #[serde] targets: Vec<String>,
+    #[string] event: String,
+    #[string] params: String,
+) -> Result<(), deno_error::JsErrorBox> {
+    let audience = match kind {
+        "broadcast" => Audience::Broadcast,
+        "user" => Audience::Users(targets),
+        "group" => Audience::Groups(targets),
+        other => {
+            return Err(deno_error::JsErrorBox::type_error(format!(
+                "unknown audience {other}"
+            )));
+        }
+    };
+    match state.try_borrow::<PublisherSlot>() {
+        Some(slot) => slot.0.publish(Publication {
+            audience,
+            event,
+            params,
+        }),
+        None => tracing::warn!("$SS.publish: no publisher in this engine; event {event} dropped"),
+    }
+    Ok(())
+}

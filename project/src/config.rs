@@ -1,0 +1,292 @@
+//! Configuration (SPEC 7): defaults, then the `SS_ENV` preset, then
+//! `config/app.json`, then `config/environments/<env>.json`, deep-merged.
+//!
+//! The merged JSON is kept whole, because apps read any key they like from
+//! `$SS.config`; [`Settings`] is the typed view of the keys ssrt itself uses.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}:{line}:{column}: invalid JSON in config file: {message}")]
+    InvalidJson {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: a config file must hold a JSON object")]
+    NotAnObject { path: PathBuf },
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    InvalidSetting(String),
+}
+
+/// The merged configuration of one app in one environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `SS_ENV`, e.g. `development`.
+    pub env: String,
+    /// Everything, as `$SS.config` shows it.
+    pub value: Value,
+    /// The keys ssrt reads, typed.
+    pub settings: Settings,
+}
+
+/// The configuration keys that ssrt itself acts on.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub port: u16,
+    pub hostname: String,
+    pub enable_color: bool,
+    pub pack_assets: bool,
+    pub throw_errors: bool,
+    pub log: LogSettings,
+    pub ssl: SslSettings,
+    pub redis: RedisSettings,
+    pub api: ApiSettings,
+    /// **(ssrt)** seconds an action may take before its caller gets an error.
+    pub action_timeout: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LogSettings {
+    pub level: u8,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SslSettings {
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    pub host: String,
+    pub port: u16,
+    pub key_prefix: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiSettings {
+    pub enabled: bool,
+    pub prefix: String,
+    pub auth: ApiAuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ApiAuthSettings {
+    pub basic: BasicAuthSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BasicAuthSettings {
+    /// The module whose `authenticate` checks API passwords; `false` when unset.
+    pub module_name: Value,
+    pub realm: String,
+}
+
+impl BasicAuthSettings {
+    /// The configured module name, if one is set.
+    pub fn module(&self) -> Option<&str> {
+        self.module_name.as_str()
+    }
+}
+
+/// The defaults every app starts from.
+pub fn defaults() -> Value {
+    json!({
+        "port": 3000,
+        "hostname": "0.0.0.0",
+        "enable_color": true,
+        "pack_assets": true,
+        "throw_errors": true,
+        "log": { "level": 3 },
+        "ssl": { "enabled": false },
+        "redis": { "host": "127.0.0.1", "port": 6379, "options": {}, "key_prefix": "ss" },
+        "api": {
+            "enabled": true,
+            "prefix": "api",
+            "auth": { "basic": { "module_name": false, "realm": "Secure API" } }
+        },
+        "client": { "remote_prefix": null, "log": { "level": 2 } },
+        "users": { "online": { "enabled": true, "mins": 2, "keep_historic": false } },
+        "rtm": { "enabled": false },
+        "action_timeout": 30
+    })
+}
+
+/// The preset layered over the defaults for a named environment.
+pub fn preset(env: &str) -> Value {
+    match env {
+        "development" => json!({ "pack_assets": false }),
+        "production" => json!({
+            "throw_errors": false,
+            "log": { "level": 0 },
+            "client": { "log": { "level": 0 } }
+        }),
+        _ => json!({}),
+    }
+}
+
+impl Config {
+    /// Loads the configuration of the project at `root` for environment `env`.
+    pub fn load(root: &Path, env: &str) -> Result<Self, ConfigError> {
+        let mut value = defaults();
+        merge(&mut value, preset(env));
+        let files = [
+            root.join("config/app.json"),
+            root.join("config/environments").join(format!("{env}.json")),
+        ];
+        for path in files {
+            if let Some(layer) = read_layer(&path)? {
+                merge(&mut value, layer);
+            }
+        }
+        Self::from_value(env, value)
+    }
+
+    /// Builds a config from an already merged value, checking the keys ssrt uses.
+    pub fn from_value(env: &str, value: Value) -> Result<Self, ConfigError> {
+        let settings = Settings::deserialize(&value)
+            .map_err(|e| ConfigError::InvalidSetting(e.to_string()))?;
+        if settings.action_timeout.is_nan() || settings.action_timeout <= 0.0 {
+            return Err(ConfigError::InvalidSetting(
+                "action_timeout must be a positive number of seconds".into(),
+            ));
+        }
+        Ok(Self {
+            env: env.to_owned(),
+            value,
+            settings,
+        })
+    }
+
+    /// `config.client`: the part the browser receives in `setConfig`.
+    pub fn client(&self) -> Value {
+        self.value.get("client").cloned().unwrap_or(Value::Null)
+    }
+}
+
+/// Reads one optional config file; a missing file is no layer at all.
+fn read_layer(path: &Path) -> Result<Option<Value>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(ConfigError::Io {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let value: Value = serde_json::from_str(&text).map_err(|e| ConfigError::InvalidJson {
+        path: path.to_path_buf(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    })?;
+    if !value.is_object() {
+        return Err(ConfigError::NotAnObject {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(Some(value))
+}
+
+/// Deep merge: objects merge key by key, anything else replaces.
+pub fn merge(base: &mut Value, layer: Value) {
+    match (base, layer) {
+        (Value::Object(base), Value::Object(layer)) => {
+            for (key, value) in layer {
+                match base.get_mut(&key) {
+                    Some(existing) => merge(existing, value),
+                    None => {
+                        base.insert(key, value);
+                    }
+                }
+            }
+        }
+        (base, layer) => *base = layer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let path = dir.path().join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn defaults_and_development_preset() {
+        let dir = project(&[]);
+        let config = Config::load(dir.path(), "development").unwrap();
+        assert_eq!(config.settings.port, 3000);
+        assert!(!config.settings.pack_assets);
+        assert_eq!(config.settings.api.prefix, "api");
+        assert_eq!(config.settings.api.auth.basic.module(), None);
+        assert_eq!(config.client()["log"]["level"], 2);
+    }
+
+    #[test]
+    fn production_preset_silences_logs() {
+        let dir = project(&[]);
+        let config = Config::load(dir.path(), "production").unwrap();
+        assert_eq!(config.settings.log.level, 0);
+        assert!(!config.settings.throw_errors);
+        assert!(config.settings.pack_assets);
+        assert_eq!(config.client()["log"]["level"], 0);
+    }
+
+    #[test]
+    fn files_merge_deeply_in_order() {
+        let dir = project(&[
+            (
+                "config/app.json",
+                r#"{"port": 4000, "db": {"mongo": {"host": "a"}}, "log": {"level": 1}}"#,
+            ),
+            (
+                "config/environments/staging.json",
+                r#"{"db": {"mongo": {"port": 27017}}, "port": 4001}"#,
+            ),
+        ]);
+        let config = Config::load(dir.path(), "staging").unwrap();
+        assert_eq!(config.settings.port, 4001);
+        assert_eq!(config.settings.log.level, 1);
+        assert_eq!(
+            config.value["db"]["mongo"],
+            json!({"host": "a", "port": 27017})
+        );
+        assert_eq!(config.value["redis"]["key_prefix"], "ss");
+    }
+
+    #[test]
+    fn invalid_json_names_the_file_and_line() {
+        let dir = project(&[("config/app.json", "{\n  \"port\": 3000,\n  oops\n}")]);
+        let err = Config::load(dir.path(), "development").unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("config/app.json:3:"), "{message}");
+    }
+
+    #[test]
+    fn a_wrong_type_is_a_clear_error() {
+        let dir = project(&[("config/app.json", r#"{"port": "eighty"}"#)]);
+        let err = Config::load(dir.path(), "development").unwrap_err();
+        assert!(err.to_string().contains("invalid configuration"), "{err}");
+    }
+}

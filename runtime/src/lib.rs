@@ -1,0 +1,34 @@
+//! The JavaScript host. One thread owns one `deno_core` engine (SocketStream
+//! apps keep state in module variables and expect one event loop); the server
+//! reaches it only through [`AppHandle`], which sends [`Job`]s over a channel.
+//! No networking happens here.
+
+mod engine;
+mod host;
+mod manifest;
+
+pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
+pub use ssrt_ops::{ActionError, Audience, Publication, Publisher, Responder};
+
+/// A call of a server action, from a socket or the HTTP API.
+pub struct Call {
+    /// `file.action`, e.g. `users.online.yesterday`.
+    pub method: String,
+    /// The JSON text of the params; `None` when the call carries none.
+    pub params: Option<String>,
+    pub origin: CallOrigin,
+    pub responder: Box<dyn Responder>,
+}
+
+/// Where a call comes from, which decides its session and its auth rules.
+pub enum CallOrigin {
+    /// A WebSocket connection whose session was attached with
+    /// [`AppHandle::attach_session`].
+    Socket { session_id: String },
+    /// The HTTP API: a session of its own (JSON, see [`AppHandle::attach_session`])
+    /// and Basic credentials when the request had them.
+    Http {
+        session: String,
+        credentials: Option<(String, String)>,
+    },
+}
