@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 fn main() {
-    let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let modules = manifest_dir.join("node_modules");
     println!("cargo::rerun-if-changed=package-lock.json");
     println!("cargo::rerun-if-changed=node_modules/.package-lock.json");
@@ -25,22 +26,29 @@ fn main() {
 
     let mut table = String::from("&[\n");
     for (relative, absolute) in &files {
-        writeln!(table, "    ({relative:?}, include_str!({absolute:?})),").expect("writing to a String");
+        writeln!(table, "    ({relative:?}, include_str!({absolute:?})),")
+            .expect("writing to a String");
     }
     table.push(']');
-    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("npm_files.rs");
+    let out =
+        PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("npm_files.rs");
     std::fs::write(&out, table).expect("writing npm_files.rs");
 }
 
 /// Every `.js` and `package.json` file of the installed packages, minus their
 /// command-line tools and tests, which never run inside ssrt.
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
         if path.is_dir() {
-            if !matches!(name.as_str(), "bin" | "test" | "tests" | ".bin" | "example" | "examples") {
+            if !matches!(
+                name.as_str(),
+                "bin" | "test" | "tests" | ".bin" | "example" | "examples"
+            ) {
                 collect(root, &path, out);
             }
         } else if name.ends_with(".js") || name == "package.json" {

@@ -17,7 +17,9 @@
       broadcast: (event, params) => publish("broadcast", null, event, params),
       user: (userId, event, params) => publish("user", [userId], event, params),
       users: (userIds, event, params) => publish("user", userIds, event, params),
-      group: (name, event, params) => publish("group", [name], event, params),
+      group: () => {
+        throw new Error("$SS.publish.group needs group sets in the store, which ssrt does not serve yet");
+      },
     },
   };
   globalThis.$SS = $SS;
@@ -120,8 +122,13 @@
   internal.attachSession = (dataJson) => {
     const data = JSON.parse(dataJson);
     const entry = sessions.get(data.id);
-    if (entry) entry.refs += 1;
-    else sessions.set(data.id, { session: makeSession(data), refs: 1 });
+    if (entry) {
+      // Another tab resumed it: the session is shared, and no longer new.
+      entry.refs += 1;
+      entry.session.newly_created = !!data.newly_created;
+    } else {
+      sessions.set(data.id, { session: makeSession(data), refs: 1 });
+    }
   };
   internal.detachSession = (id) => {
     const entry = sessions.get(id);

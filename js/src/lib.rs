@@ -9,8 +9,14 @@
 
 /// Bootstrap scripts as `(name, source)`, in the order they must run.
 pub const BOOTSTRAP: &[(&str, &str)] = &[
-    ("ssrt:runtime/00_node.js", include_str!("../runtime/00_node.js")),
-    ("ssrt:runtime/01_require.js", include_str!("../runtime/01_require.js")),
+    (
+        "ssrt:runtime/00_node.js",
+        include_str!("../runtime/00_node.js"),
+    ),
+    (
+        "ssrt:runtime/01_require.js",
+        include_str!("../runtime/01_require.js"),
+    ),
     ("ssrt:runtime/02_ss.js", include_str!("../runtime/02_ss.js")),
 ];
 

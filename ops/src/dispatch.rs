@@ -73,7 +73,8 @@ impl CallTable {
             }
         };
         self.pending.insert(id, Pending { method, responder });
-        self.deadlines.push_back((Instant::now() + self.timeout, id));
+        self.deadlines
+            .push_back((Instant::now() + self.timeout, id));
         id
     }
 
@@ -177,10 +178,7 @@ mod tests {
         let fast = table.open("app.fast".into(), Box::new(Channel(tx)));
         table.complete(fast, Ok("1".into()));
         assert_eq!(table.expire(Instant::now()), 0);
-        assert_eq!(
-            table.expire(Instant::now() + Duration::from_millis(11)),
-            1
-        );
+        assert_eq!(table.expire(Instant::now() + Duration::from_millis(11)), 1);
         assert_eq!(rx.recv().unwrap(), Ok("1".into()));
         let timeout = rx.recv().unwrap().unwrap_err();
         assert_eq!(timeout.code, "action_timeout");

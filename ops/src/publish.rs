@@ -11,8 +11,6 @@ pub enum Audience {
     Broadcast,
     /// Every connection of these users.
     Users(Vec<String>),
-    /// The members of these groups (`ss:group:<name>` sets).
-    Groups(Vec<String>),
 }
 
 /// One published event; `params` is JSON text.
@@ -42,7 +40,6 @@ pub fn op_publish(
     let audience = match kind {
         "broadcast" => Audience::Broadcast,
         "user" => Audience::Users(targets),
-        "group" => Audience::Groups(targets),
         other => {
             return Err(deno_error::JsErrorBox::type_error(format!(
                 "unknown audience {other}"

@@ -76,7 +76,12 @@ impl Engine {
     pub fn dispatch(&mut self, call_id: u32, method: &str, params: Option<&str>, session_id: &str) {
         let f = self.entry.dispatch.clone();
         let params = params.map_or(Arg::Undefined, Arg::Str);
-        let args = [Arg::Int(call_id), Arg::Str(method), params, Arg::Str(session_id)];
+        let args = [
+            Arg::Int(call_id),
+            Arg::Str(method),
+            params,
+            Arg::Str(session_id),
+        ];
         self.call_reporting(&f, &args, call_id);
     }
 
@@ -141,7 +146,10 @@ impl Engine {
     /// Answers calls whose action never called back.
     pub fn expire_calls(&mut self) {
         let state = self.runtime.op_state();
-        let expired = state.borrow_mut().borrow_mut::<CallTable>().expire(Instant::now());
+        let expired = state
+            .borrow_mut()
+            .borrow_mut::<CallTable>()
+            .expire(Instant::now());
         if expired > 0 {
             tracing::warn!("{expired} call(s) timed out waiting for their action's callback");
         }
@@ -167,7 +175,11 @@ impl Engine {
     }
 
     /// Calls `f(args…)`; a string result comes back as `Some`.
-    fn call(&mut self, f: &v8::Global<v8::Function>, args: &[Arg]) -> Result<Option<String>, String> {
+    fn call(
+        &mut self,
+        f: &v8::Global<v8::Function>,
+        args: &[Arg],
+    ) -> Result<Option<String>, String> {
         let runtime = &mut self.runtime;
         deno_core::scope!(scope, runtime);
         v8::tc_scope!(let scope, scope);

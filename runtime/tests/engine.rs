@@ -67,20 +67,50 @@ async fn call(app: &AppHandle, method: &str, params: Option<Value>) -> Result<Va
 #[tokio::test]
 async fn actions_answer_and_follow_the_arity_rules() {
     let (app, _) = start();
-    assert_eq!(call(&app, "app.square", Some(json!(25))).await, Ok(json!(625)));
+    assert_eq!(
+        call(&app, "app.square", Some(json!(25))).await,
+        Ok(json!(625))
+    );
     assert_eq!(call(&app, "app.nested.deeper", None).await, Ok(json!("ok")));
-    assert_eq!(call(&app, "users.online.double", Some(json!(4))).await, Ok(json!(8)));
-    assert_eq!(call(&app, "app.callServer", Some(json!(5))).await, Ok(json!(10)));
-    assert_eq!(call(&app, "app.viaOther", Some(json!(3))).await, Ok(json!(9)));
-    assert_eq!(call(&app, "plain.zero", Some(json!(0))).await, Ok(json!({"got": 0, "type": "number"})));
+    assert_eq!(
+        call(&app, "users.online.double", Some(json!(4))).await,
+        Ok(json!(8))
+    );
+    assert_eq!(
+        call(&app, "app.callServer", Some(json!(5))).await,
+        Ok(json!(10))
+    );
+    assert_eq!(
+        call(&app, "app.viaOther", Some(json!(3))).await,
+        Ok(json!(9))
+    );
+    assert_eq!(
+        call(&app, "plain.zero", Some(json!(0))).await,
+        Ok(json!({"got": 0, "type": "number"}))
+    );
     let code = |r: Result<Value, ActionError>| r.unwrap_err().code;
-    assert_eq!(code(call(&app, "app.noCallback", None).await), "callback_missing");
+    assert_eq!(
+        code(call(&app, "app.noCallback", None).await),
+        "callback_missing"
+    );
     assert_eq!(code(call(&app, "app.square", None).await), "params_missing");
-    assert_eq!(code(call(&app, "app.init", Some(json!(1))).await), "params_not_required");
-    assert_eq!(code(call(&app, "nothing.here", None).await), "unable_to_find_module");
-    assert_eq!(code(call(&app, "app.Square", Some(json!(1))).await), "action_missing");
+    assert_eq!(
+        code(call(&app, "app.init", Some(json!(1))).await),
+        "params_not_required"
+    );
+    assert_eq!(
+        code(call(&app, "nothing.here", None).await),
+        "unable_to_find_module"
+    );
+    assert_eq!(
+        code(call(&app, "app.Square", Some(json!(1))).await),
+        "action_missing"
+    );
     assert_eq!(code(call(&app, "app", None).await), "invalid_action_length");
-    assert_eq!(code(call(&app, "app.unserialisable", None).await), "application_error");
+    assert_eq!(
+        code(call(&app, "app.unserialisable", None).await),
+        "application_error"
+    );
     let boom = call(&app, "app.boom", None).await.unwrap_err();
     assert_eq!(boom.code, "application_error");
     assert!(boom.message.contains("kaboom"), "{}", boom.message);
@@ -108,14 +138,20 @@ async fn the_module_system_serves_node_style_requires() {
             "config": "hello",
         })
     );
-    assert_eq!(call(&app, "app.shared", Some(json!("darn it"))).await, Ok(json!("**** it")));
+    assert_eq!(
+        call(&app, "app.shared", Some(json!("darn it"))).await,
+        Ok(json!("**** it"))
+    );
 }
 
 #[tokio::test]
 async fn callbacks_twice_never_and_later() {
     let (app, _) = start();
     assert_eq!(call(&app, "app.twice", None).await, Ok(json!("first")));
-    assert_eq!(call(&app, "app.later", Some(json!(20))).await, Ok(json!("waited 20")));
+    assert_eq!(
+        call(&app, "app.later", Some(json!(20))).await,
+        Ok(json!("waited 20"))
+    );
     let never = call(&app, "app.never", None).await.unwrap_err();
     assert_eq!(never.code, "action_timeout");
     // State lives in module variables, shared by every call, as in Node.
@@ -123,4 +159,3 @@ async fn callbacks_twice_never_and_later() {
     let second = call(&app, "app.count", None).await.unwrap();
     assert_eq!(second.as_i64().unwrap(), first.as_i64().unwrap() + 1);
 }
-

@@ -1,0 +1,268 @@
+//! The HTTP API (SPEC 5): every action is also
+//! `GET /<prefix>/<file path>/<action>[.json|.html]?<params>`.
+
+use crate::state::AppState;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine as _;
+use serde_json::{Map, Value};
+use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
+use ssrt_store::SessionData;
+use tokio::sync::oneshot;
+
+/// How the reply is written.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Html,
+    Json,
+}
+
+/// `/<prefix>` alone: the index of every public action.
+pub async fn index(State(state): State<AppState>) -> Response {
+    index_page(&state, None)
+}
+
+/// `/<prefix>/<path>`: an action call, or the index of one file.
+pub async fn call(
+    State(state): State<AppState>,
+    Path(path): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let (path, format) = split_format(path.trim_end_matches('/'));
+    if path.is_empty() {
+        return index_page(&state, None);
+    }
+    if state.actions.get(path).is_some() {
+        return index_page(&state, Some(path));
+    }
+    let method = path.replace('/', ".");
+    let query = query.as_deref().filter(|q| !q.is_empty());
+    let params = match query.map(parse_params).transpose() {
+        Ok(params) => params,
+        Err(e) => return api_error(&e),
+    };
+    let (tx, rx) = oneshot::channel();
+    state.app.call(Call {
+        method,
+        params: params.map(|p| p.to_string()),
+        origin: CallOrigin::Http {
+            session: SessionData::ephemeral().to_json(),
+            credentials: basic_credentials(&headers),
+        },
+        responder: Box::new(HttpReply(tx)),
+    });
+    let outcome = rx.await.unwrap_or_else(|_| {
+        Err(ActionError::new(
+            "engine_stopped",
+            "The app's JavaScript engine has stopped",
+        ))
+    });
+    match outcome {
+        Ok(json) => match format {
+            Format::Json => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+            Format::Html => Html(json).into_response(),
+        },
+        Err(e) if e.code == "unauthorized" => unauthorized(&state),
+        Err(e) => api_error(&e.message),
+    }
+}
+
+struct HttpReply(oneshot::Sender<Result<String, ActionError>>);
+
+impl Responder for HttpReply {
+    fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
+        // The client may have gone away; then nobody is waiting.
+        let _ = self.0.send(outcome);
+    }
+}
+
+/// `app/square.json` → (`app/square`, JSON); no extension means HTML.
+fn split_format(path: &str) -> (&str, Format) {
+    if let Some(stem) = path.strip_suffix(".json") {
+        (stem, Format::Json)
+    } else if let Some(stem) = path.strip_suffix(".html") {
+        (stem, Format::Html)
+    } else {
+        (path, Format::Html)
+    }
+}
+
+/// `25` → `"25"`; `name=Tom&age=21` → `{"name":"Tom","age":"21"}` (a key
+/// given twice becomes an array). No query at all means no params.
+fn parse_params(query: &str) -> Result<Value, String> {
+    if !query.contains('=') {
+        let text = percent_encoding::percent_decode_str(&query.replace('+', " "))
+            .decode_utf8()
+            .map_err(|_| "The query string is not valid UTF-8".to_owned())?
+            .into_owned();
+        return Ok(Value::String(text));
+    }
+    let mut object = Map::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        let value = Value::String(value.into_owned());
+        match object.get_mut(key.as_ref()) {
+            Some(Value::Array(values)) => values.push(value),
+            Some(existing) => *existing = Value::Array(vec![existing.take(), value]),
+            None => {
+                object.insert(key.into_owned(), value);
+            }
+        }
+    }
+    Ok(Value::Object(object))
+}
+
+/// The username and password of an `Authorization: Basic` header.
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_owned(), password.to_owned()))
+}
+
+fn unauthorized(state: &AppState) -> Response {
+    let realm = state.config.settings.api.auth.basic.realm.replace('"', "'");
+    let mut response = (
+        StatusCode::UNAUTHORIZED,
+        Html(page(
+            "<h3>SocketStream API Error</h3><p>Authentication required</p>",
+        )),
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
+}
+
+fn api_error(message: &str) -> Response {
+    let body = format!(
+        "<h3>SocketStream API Error</h3><pre>{}</pre>",
+        escape_html(message)
+    );
+    (StatusCode::BAD_REQUEST, Html(body)).into_response()
+}
+
+/// **(ssrt)** A real index: every public action, linked, per file.
+fn index_page(state: &AppState, only: Option<&str>) -> Response {
+    let prefix = &state.config.settings.api.prefix;
+    let mut body = String::from("<h3>SocketStream API</h3>");
+    body.push_str(&format!(
+        "<p>Call any action as <code>/{0}/&lt;file&gt;/&lt;action&gt;.json?params</code>, e.g. <code>/{0}/app/square.json?25</code>.</p>",
+        escape_html(prefix)
+    ));
+    let Some(files) = state.actions.as_object() else {
+        return Html(page(&body)).into_response();
+    };
+    for (file, description) in files {
+        if only.is_some_and(|only| only != file) {
+            continue;
+        }
+        let secured = description["authenticate"] == Value::Bool(true);
+        body.push_str(&format!(
+            "<h4>{}{}</h4><ul>",
+            escape_html(file),
+            if secured {
+                " (requires Basic Auth)"
+            } else {
+                ""
+            }
+        ));
+        for action in description["actions"].as_array().into_iter().flatten() {
+            let action = action.as_str().unwrap_or_default().replace('.', "/");
+            let url = format!("/{prefix}/{file}/{action}.json");
+            body.push_str(&format!(
+                "<li><a href=\"{0}\">{0}</a></li>",
+                escape_html(&url)
+            ));
+        }
+        body.push_str("</ul>");
+    }
+    Html(page(&body)).into_response()
+}
+
+fn page(body: &str) -> String {
+    format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>SocketStream API</title></head><body>{body}</body></html>"
+    )
+}
+
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn query_strings_become_params_as_the_original_made_them() {
+        assert_eq!(parse_params("25").unwrap(), json!("25"));
+        assert_eq!(parse_params("hello%20world").unwrap(), json!("hello world"));
+        assert_eq!(
+            parse_params("name=Tom&age=21").unwrap(),
+            json!({"name": "Tom", "age": "21"})
+        );
+        assert_eq!(parse_params("a=1&a=2").unwrap(), json!({"a": ["1", "2"]}));
+    }
+
+    #[test]
+    fn the_extension_picks_the_format() {
+        assert!(matches!(
+            split_format("app/square.json"),
+            ("app/square", Format::Json)
+        ));
+        assert!(matches!(
+            split_format("app/square.html"),
+            ("app/square", Format::Html)
+        ));
+        assert!(matches!(
+            split_format("app/square"),
+            ("app/square", Format::Html)
+        ));
+    }
+
+    #[test]
+    fn basic_credentials_are_decoded() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic dG9tOnNlY3JldA=="),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(("tom".to_owned(), "secret".to_owned()))
+        );
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
+        assert_eq!(basic_credentials(&headers), None);
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape_html("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+}

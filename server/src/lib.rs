@@ -1,0 +1,125 @@
+//! The network side of ssrt (axum + tokio): the WebSocket protocol on `/ws`,
+//! the HTTP API, static files from `public/`, and event fan-out. The app's
+//! JavaScript runs on the engine thread of `ssrt-runtime`; this crate only
+//! talks to it through an [`ssrt_runtime::AppHandle`].
+
+mod api;
+pub mod hub;
+pub mod protocol;
+mod socket;
+mod state;
+
+use axum::Router;
+use axum::routing::get;
+use hub::Hub;
+use ssrt_project::{Config, Project};
+use ssrt_runtime::{AppOptions, LoadSummary, StartError};
+use ssrt_store::{EmbeddedStore, Sessions, Store};
+use state::AppState;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Start(#[from] StartError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the app's engine stopped during start-up")]
+    EngineStopped,
+}
+
+/// What start-up found, for the banner.
+pub struct StartInfo {
+    pub load: LoadSummary,
+    pub store: String,
+    pub address: SocketAddr,
+}
+
+/// A loaded app with a bound listener, ready to serve.
+pub struct Server {
+    router: Router,
+    listener: TcpListener,
+    pub info: StartInfo,
+}
+
+impl Server {
+    /// Loads the app into its engine and binds the configured address.
+    pub async fn start(project: Project, config: Config) -> Result<Self, ServerError> {
+        let hub = Hub::new();
+        let store = Store::Embedded(EmbeddedStore::new());
+        let config = Arc::new(config);
+        let options = AppOptions {
+            cache_dir: Some(project.root().join(".ssrt/cache")),
+            project: project.clone(),
+            config: (*config).clone(),
+            publisher: Box::new(hub.clone()),
+        };
+        let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
+            .await
+            .map_err(|_| ServerError::EngineStopped)??;
+        let actions = app
+            .describe_actions()
+            .await
+            .map_err(|_| ServerError::EngineStopped)?;
+        let settings = &config.settings;
+        let address = format!("{}:{}", settings.hostname, settings.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .map_err(|source| ServerError::Bind {
+                address: address.clone(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { address, source })?;
+        let state = AppState {
+            app,
+            sessions: Sessions::new(store.clone(), &settings.redis.key_prefix),
+            hub,
+            client_config: config.client().to_string().into(),
+            actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),
+            config: config.clone(),
+        };
+        Ok(Self {
+            router: router(state, &project),
+            listener,
+            info: StartInfo {
+                load,
+                store: store.describe(),
+                address: local,
+            },
+        })
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn router(state: AppState, project: &Project) -> Router {
+    let mut router = Router::new().route("/ws", get(socket::upgrade));
+    let api = &state.config.settings.api;
+    if api.enabled {
+        let prefix = api.prefix.trim_matches('/');
+        router = router
+            .route(&format!("/{prefix}"), get(api::index))
+            .route(&format!("/{prefix}/{{*path}}"), get(api::call));
+    }
+    router
+        .fallback_service(ServeDir::new(project.root().join("public")))
+        .with_state(state)
+}

@@ -1,0 +1,246 @@
+//! One browser connection on `GET /ws` (SPEC 3): the session handshake,
+//! calls in, replies and events out. Bad frames get an error frame and the
+//! connection carries on.
+
+use crate::hub::{ConnectionSender, Outbound};
+use crate::protocol::{self, CallFrame};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::SinkExt;
+use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+use tokio::sync::{broadcast, mpsc};
+
+/// tungstenite allocates its read buffer up front for every connection; its
+/// 128 KiB default would dominate an idle connection's memory.
+const READ_BUFFER: usize = 4 * 1024;
+/// The largest frame a browser may send.
+const MAX_MESSAGE: usize = 4 * 1024 * 1024;
+
+static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let cookie = session_cookie(&headers);
+    ws.read_buffer_size(READ_BUFFER)
+        .max_message_size(MAX_MESSAGE)
+        .on_upgrade(move |socket| connection(socket, state, cookie))
+}
+
+/// The `session_id` cookie, if the upgrade request carried one.
+fn session_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "session_id")
+        .map(|(_, value)| value.to_owned())
+}
+
+async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
+    let session = match state.sessions.resume_or_create(cookie.as_deref()).await {
+        Ok(session) => session,
+        Err(e) => {
+            tracing::error!("cannot load a session: {e}");
+            let frame = protocol::error("session_unavailable", &e.to_string());
+            let _ = socket.send(Message::Text(frame.into())).await;
+            return;
+        }
+    };
+    let mut hello = Vec::with_capacity(4);
+    if session.newly_created {
+        hello.push(protocol::system("setSession", &json_string(&session.id)));
+    }
+    hello.push(protocol::system(
+        "setEnvironment",
+        &json_string(&state.config.env),
+    ));
+    hello.push(protocol::system("setConfig", &state.client_config));
+    hello.push(protocol::system("ready", "{}"));
+    for frame in hello {
+        if socket.feed(Message::Text(frame.into())).await.is_err() {
+            return;
+        }
+    }
+    if socket.flush().await.is_err() {
+        return;
+    }
+
+    let session_id = session.id.clone();
+    state.app.attach_session(session.to_json());
+    let connection = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    let (sender, outbound) = mpsc::unbounded_channel();
+    if let Some(user_id) = &session.user_id {
+        state
+            .hub
+            .add_user_connection(user_id, connection, sender.clone());
+    }
+    let events = state.hub.subscribe();
+    let link = Link {
+        state: &state,
+        session_id: &session_id,
+        sender,
+    };
+    link.run(socket, outbound, events).await;
+    if let Some(user_id) = &session.user_id {
+        state.hub.remove_connection(user_id, connection);
+    }
+    state.app.detach_session(session_id);
+}
+
+struct Link<'a> {
+    state: &'a AppState,
+    session_id: &'a str,
+    sender: ConnectionSender,
+}
+
+impl Link<'_> {
+    /// Reads frames and writes answers and events until the socket closes.
+    async fn run(
+        &self,
+        mut socket: WebSocket,
+        mut outbound: mpsc::UnboundedReceiver<Outbound>,
+        mut events: broadcast::Receiver<Arc<str>>,
+    ) {
+        loop {
+            let written = tokio::select! {
+                inbound = socket.recv() => match inbound {
+                    Some(Ok(Message::Text(text))) => {
+                        self.handle_frame(&text);
+                        continue;
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        self.reject("unable_to_parse_message", "Binary frames are not part of the protocol");
+                        continue;
+                    }
+                    Some(Ok(_)) => continue, // ping/pong are answered by the WebSocket layer
+                    Some(Err(_)) | None => break,
+                },
+                Some(message) = outbound.recv() => {
+                    write_batch(&mut socket, message, &mut outbound).await
+                }
+                event = events.recv() => match event {
+                    Ok(frame) => socket.feed(Message::Text(frame.as_ref().into())).await,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!("a slow connection missed {missed} broadcast(s)");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            };
+            if written.is_err() || socket.flush().await.is_err() {
+                break;
+            }
+        }
+    }
+
+    fn handle_frame(&self, text: &str) {
+        match protocol::parse(text) {
+            Ok(frame) => self.call(frame),
+            Err(e) => self.reject(e.code(), &e.message()),
+        }
+    }
+
+    fn reject(&self, code: &str, message: &str) {
+        tracing::warn!("bad frame from a client: {code}: {message}");
+        let _ = self.sender.send(Outbound::Error {
+            code: code.to_owned(),
+            message: message.to_owned(),
+        });
+    }
+
+    fn call(&self, frame: CallFrame<'_>) {
+        let method = frame.method.into_owned();
+        let params = frame.params.map(|p| p.get().to_owned());
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            tracing::debug!("<- {method} {}", params.as_deref().unwrap_or(""));
+        }
+        let responder = SocketReply {
+            sender: self.sender.clone(),
+            cb_id: frame.cb_id.map_or("null", |raw| raw.get()).into(),
+            options: frame.options.map_or("null", |raw| raw.get()).into(),
+            started: tracing::enabled!(tracing::Level::INFO)
+                .then(|| (Instant::now(), method.clone())),
+        };
+        self.state.app.call(Call {
+            method,
+            params,
+            origin: CallOrigin::Socket {
+                session_id: self.session_id.to_owned(),
+            },
+            responder: Box::new(responder),
+        });
+    }
+}
+
+/// Feeds `first` and everything else already queued, so a burst of replies
+/// costs one flush.
+async fn write_batch(
+    socket: &mut WebSocket,
+    first: Outbound,
+    outbound: &mut mpsc::UnboundedReceiver<Outbound>,
+) -> Result<(), axum::Error> {
+    socket.feed(frame(first)).await?;
+    while let Ok(next) = outbound.try_recv() {
+        socket.feed(frame(next)).await?;
+    }
+    Ok(())
+}
+
+fn frame(outbound: Outbound) -> Message {
+    let text = match outbound {
+        Outbound::Frame(frame) => return Message::Text(frame.as_ref().into()),
+        Outbound::Reply {
+            cb_id,
+            options,
+            params,
+        } => protocol::reply(&cb_id, &params, &options),
+        Outbound::Error { code, message } => protocol::error(&code, &message),
+    };
+    Message::Text(text.into())
+}
+
+/// Sends a call's outcome back to its connection.
+struct SocketReply {
+    sender: ConnectionSender,
+    cb_id: Box<str>,
+    options: Box<str>,
+    /// When request logging is on: the start time and method.
+    started: Option<(Instant, String)>,
+}
+
+impl Responder for SocketReply {
+    fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
+        if let Some((started, method)) = &self.started {
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            match &outcome {
+                Ok(_) => tracing::info!("-> {method} ({elapsed:.2} ms)"),
+                Err(e) => tracing::info!("-> {method} failed: {} ({elapsed:.2} ms)", e.code),
+            }
+        }
+        let message = match outcome {
+            Ok(params) => Outbound::Reply {
+                cb_id: self.cb_id,
+                options: self.options,
+                params,
+            },
+            Err(ActionError { code, message }) => Outbound::Error { code, message },
+        };
+        // The connection may have closed meanwhile; then nobody is waiting.
+        let _ = self.sender.send(message);
+    }
+}
+
+fn json_string(text: &str) -> String {
+    serde_json::Value::from(text).to_string()
+}

@@ -1,0 +1,20 @@
+//! What every request handler shares.
+
+use crate::hub::Hub;
+use ssrt_project::Config;
+use ssrt_runtime::AppHandle;
+use ssrt_store::Sessions;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub app: AppHandle,
+    pub sessions: Sessions,
+    pub hub: Hub,
+    pub config: Arc<Config>,
+    /// `config.client` as JSON, sent to every new connection.
+    pub client_config: Arc<str>,
+    /// The public actions by file, for the API index and routing
+    /// (`{"users/online": {"actions": [...], "authenticate": bool}}`).
+    pub actions: Arc<serde_json::Value>,
+}

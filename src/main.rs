@@ -1,0 +1,171 @@
+//! `ssrt`: the command line. Everything it runs lives in the workspace crates;
+//! this file only parses arguments, sets up logging and prints the banner.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ssrt_project::{Config, Project};
+use ssrt_server::{Server, StartInfo};
+use std::path::PathBuf;
+use tracing_subscriber::EnvFilter;
+
+const ABOUT: &str = "Runs SocketStream 0.0.36 realtime apps, unchanged, as one Rust binary.";
+
+#[derive(Parser)]
+#[command(name = "ssrt", version, about = ABOUT, disable_help_subcommand = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the app in this folder (or --dir): WebSocket, HTTP API and static files
+    #[command(visible_alias = "s", after_help = START_HELP)]
+    Start {
+        /// The project folder (holding app/ and public/)
+        #[arg(long, short = 'd', default_value = ".")]
+        dir: PathBuf,
+        /// Listen on this port instead of the configured one
+        #[arg(long, short = 'p')]
+        port: Option<u16>,
+    },
+    /// Print the version
+    #[command(visible_alias = "v")]
+    Version,
+    /// Print this help, or the help of a command
+    #[command(visible_alias = "h")]
+    Help {
+        /// The command to explain
+        command: Option<String>,
+    },
+}
+
+const START_HELP: &str = "\
+The environment comes from SS_ENV (default: development). Configuration is read from
+config/app.json, then config/environments/<SS_ENV>.json, over the built-in defaults.
+
+Examples:
+  ssrt start                      serve the app in this folder on its configured port
+  SS_ENV=production ssrt start    production settings: packed assets, no request logs
+  ssrt start --port 4000          override the port";
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Start { dir, port } => start(dir, port),
+        Command::Version => {
+            println!("ssrt {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Help { command } => help(command.as_deref()),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ssrt: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn help(command: Option<&str>) -> anyhow::Result<()> {
+    let mut args = vec!["ssrt"];
+    args.extend(command);
+    args.push("--help");
+    // clap prints the help and exits, or reports an unknown command.
+    Cli::parse_from(args);
+    Ok(())
+}
+
+fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
+    let project = Project::open(&dir)?;
+    let env = std::env::var("SS_ENV").unwrap_or_else(|_| "development".to_owned());
+    let mut config = Config::load(project.root(), &env)?;
+    if let Some(port) = port {
+        config.settings.port = port;
+        config.value["port"] = port.into();
+    }
+    init_logging(config.settings.log.level, config.settings.enable_color);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async {
+        let server = Server::start(project, config.clone()).await?;
+        print_banner(&server.info, &env);
+        server.serve(shutdown_signal()).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+/// SPEC 9 log levels: 0 nothing, 1 errors, 2 warnings, 3 calls, 4 everything.
+/// `RUST_LOG` overrides them.
+fn init_logging(level: u8, color: bool) {
+    let directive = match level {
+        0 => "off",
+        1 => "error",
+        2 => "warn",
+        3 => "info",
+        _ => "debug",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "{directive},hyper=warn,tower_http=warn,deno_core=warn"
+        ))
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(color)
+        .with_target(false)
+        .init();
+}
+
+fn print_banner(info: &StartInfo, env: &str) {
+    let load = &info.load;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let host = if info.address.ip().is_unspecified() {
+        "localhost".to_owned()
+    } else {
+        info.address.ip().to_string()
+    };
+    println!(
+        "ssrt {version} · SocketStream 0.0.36 apps in Rust\n\
+         \x20 environment  {env}\n\
+         \x20 pid          {pid}\n\
+         \x20 store        {store}\n\
+         \x20 loaded       {server} server file{sp}, {shared} shared file{hp} in {ms} ms\n\
+         \x20 listening    http://{host}:{port}  (WebSocket /ws)",
+        version = env!("CARGO_PKG_VERSION"),
+        pid = std::process::id(),
+        store = info.store,
+        server = load.server_files,
+        sp = plural(load.server_files),
+        shared = load.shared_files,
+        hp = plural(load.shared_files),
+        ms = load.load_time.as_millis(),
+        port = info.address.port(),
+    );
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

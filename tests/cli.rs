@@ -1,0 +1,126 @@
+//! The command line: help, version, and the start-up errors a user can make.
+
+mod support;
+
+use std::fs;
+use support::{copy_fixture, ssrt};
+
+fn run(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    let output = ssrt()
+        .args(args)
+        .current_dir(dir)
+        .env("SS_ENV", "test")
+        .output()
+        .expect("run ssrt");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[test]
+fn version_and_help() {
+    let here = std::env::temp_dir();
+    let (ok, text) = run(&["version"], &here);
+    assert!(ok);
+    assert_eq!(text.trim(), format!("ssrt {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(run(&["v"], &here).1, text);
+
+    let (ok, help) = run(&["help"], &here);
+    assert!(ok, "{help}");
+    for command in ["start", "version", "help"] {
+        assert!(help.contains(command), "{help}");
+    }
+    let (ok, start_help) = run(&["help", "start"], &here);
+    assert!(ok);
+    assert!(start_help.contains("SS_ENV"), "{start_help}");
+
+    let (ok, unknown) = run(&["frobnicate"], &here);
+    assert!(!ok);
+    assert!(
+        unknown.contains("unrecognized subcommand 'frobnicate'"),
+        "{unknown}"
+    );
+}
+
+#[test]
+fn starting_outside_a_project_says_so() {
+    let empty = tempfile::tempdir().unwrap();
+    let (ok, text) = run(&["start"], empty.path());
+    assert!(!ok);
+    assert!(
+        text.contains("Unable to start SocketStream here. Not a valid project directory"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_broken_config_file_is_named_with_its_line() {
+    let app = copy_fixture("basic");
+    fs::write(
+        app.path().join("config/app.json"),
+        "{\n  \"port\": 3000,\n  oops\n}\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["start", "--port", "0"], app.path());
+    assert!(!ok);
+    assert!(text.contains("config/app.json:3:"), "{text}");
+}
+
+#[test]
+fn a_coffeescript_syntax_error_names_the_file_and_line() {
+    let app = copy_fixture("basic");
+    fs::write(
+        app.path().join("app/server/broken.coffee"),
+        "exports.actions =\n  ok: (cb) -> cb(1)\n  bad: (cb) -> cb(]\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["start", "--port", "0"], app.path());
+    assert!(!ok);
+    assert!(text.contains("app/server/broken.coffee:3:"), "{text}");
+}
+
+#[test]
+fn a_server_file_that_throws_while_loading_is_named() {
+    let app = copy_fixture("basic");
+    fs::write(
+        app.path().join("app/server/throws.js"),
+        "exports.actions = {};\nthrow new Error('cannot load me');\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["start", "--port", "0"], app.path());
+    assert!(!ok);
+    assert!(text.contains("cannot load me"), "{text}");
+    assert!(text.contains("app/server/throws.js"), "{text}");
+}
+
+#[test]
+fn a_file_and_folder_of_the_same_name_conflict() {
+    let app = copy_fixture("basic");
+    fs::write(
+        app.path().join("app/server/users.coffee"),
+        "exports.actions = {}\n",
+    )
+    .unwrap();
+    let (ok, text) = run(&["start", "--port", "0"], app.path());
+    assert!(!ok);
+    assert!(
+        text.contains("conflicts with a file of the same name"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let app = copy_fixture("basic");
+    let (ok, text) = run(&["start", "--port", &port], app.path());
+    assert!(!ok);
+    assert!(
+        text.contains(&format!("cannot listen on 127.0.0.1:{port}")),
+        "{text}"
+    );
+}

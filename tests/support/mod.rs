@@ -1,0 +1,252 @@
+//! Shared by the end-to-end tests: start the real `ssrt` binary on a copy of a
+//! fixture app, and talk to it with real WebSocket and HTTP clients.
+#![allow(dead_code)] // each test file uses its own part of this
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// How long a test waits for any one frame or start-up before failing.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A fresh copy of a fixture app, so tests never share files or caches.
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    copy_dir(&fixture(name), dir.path());
+    dir
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("fixture entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("copy fixture file");
+        }
+    }
+}
+
+pub fn ssrt() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_ssrt"))
+}
+
+/// A running `ssrt start`, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    output: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// Starts the `basic` fixture in the `test` environment.
+    pub fn start() -> Self {
+        Self::start_fixture("basic", &[])
+    }
+
+    pub fn start_fixture(name: &str, env: &[(&str, &str)]) -> Self {
+        let dir = copy_fixture(name);
+        Self::start_in(dir, env)
+    }
+
+    pub fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        let mut command = ssrt();
+        command
+            .args(["start", "--port", "0"])
+            .current_dir(dir.path())
+            .env("SS_ENV", "test")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("spawn ssrt");
+        let (tx, output) = mpsc::channel();
+        for stream in [
+            Box::new(child.stdout.take().expect("stdout")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("stderr")),
+        ] {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut seen = Vec::new();
+        let port = loop {
+            let line = output.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+                panic!("ssrt did not start; output so far:\n{}", seen.join("\n"))
+            });
+            if let Some(port) = line
+                .split("listening    http://")
+                .nth(1)
+                .and_then(|rest| rest.split([':', ' ']).nth(1))
+                .and_then(|port| port.parse().ok())
+            {
+                break port;
+            }
+            seen.push(line);
+        };
+        Server {
+            child,
+            port,
+            dir,
+            output,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Everything the server printed since the last call.
+    pub fn output(&self) -> String {
+        self.output.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub async fn client(&self) -> Client {
+        Client::connect(self.port, None).await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A WebSocket client speaking SPEC 3, as a browser tab would.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    /// The system frames received before `ready`.
+    pub hello: Vec<Value>,
+    next_cb: u64,
+}
+
+impl Client {
+    pub async fn connect(port: u16, session_cookie: Option<&str>) -> Self {
+        let mut request = format!("ws://127.0.0.1:{port}/ws")
+            .into_client_request()
+            .expect("request");
+        if let Some(id) = session_cookie {
+            request.headers_mut().insert(
+                "Cookie",
+                format!("other=1; session_id={id}").parse().expect("header"),
+            );
+        }
+        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let mut client = Client {
+            ws,
+            hello: Vec::new(),
+            next_cb: 1,
+        };
+        loop {
+            let frame = client.next_frame().await;
+            let ready = frame["method"] == "ready";
+            client.hello.push(frame);
+            if ready {
+                break client;
+            }
+        }
+    }
+
+    /// The session id the server gave this client (`setSession`), if new.
+    pub fn new_session_id(&self) -> Option<String> {
+        self.hello
+            .iter()
+            .find(|f| f["method"] == "setSession")
+            .and_then(|f| f["params"].as_str())
+            .map(str::to_owned)
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
+    }
+
+    pub async fn send_binary(&mut self, bytes: &[u8]) {
+        self.ws
+            .send(Message::Binary(bytes.to_vec().into()))
+            .await
+            .expect("send");
+    }
+
+    /// The next text frame, as JSON.
+    pub async fn next_frame(&mut self) -> Value {
+        loop {
+            let message = tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("the socket is open")
+                .expect("a frame");
+            if let Message::Text(text) = message {
+                return serde_json::from_str(&text).expect("frames are JSON");
+            }
+        }
+    }
+
+    /// Sends a call and returns its cb_id.
+    pub async fn send_call(&mut self, method: &str, params: Value) -> String {
+        let cb_id = self.next_cb.to_string();
+        self.next_cb += 1;
+        let frame = json!({"type": "server", "method": method, "params": params, "options": null, "cb_id": cb_id});
+        self.send_text(&frame.to_string()).await;
+        cb_id
+    }
+
+    /// Calls a method and returns the next frame: the reply or an error.
+    pub async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.send_call(method, params).await;
+        self.next_frame().await
+    }
+
+    /// Calls a method and returns the reply's params, failing on anything else.
+    pub async fn reply(&mut self, method: &str, params: Value) -> Value {
+        let cb_id = self.send_call(method, params).await;
+        let frame = self.next_frame().await;
+        assert_eq!(frame["type"], "server", "expected a reply, got {frame}");
+        assert_eq!(frame["cb_id"], cb_id.as_str());
+        frame["params"].clone()
+    }
+}
+
+/// The `[code, message]` of a system error frame; fails on anything else.
+pub fn error_of(frame: &Value) -> (String, String) {
+    assert_eq!(frame["type"], "system", "expected an error, got {frame}");
+    assert_eq!(frame["method"], "error", "expected an error, got {frame}");
+    (
+        frame["params"][0].as_str().unwrap_or_default().to_owned(),
+        frame["params"][1].as_str().unwrap_or_default().to_owned(),
+    )
+}

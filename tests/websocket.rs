@@ -1,0 +1,265 @@
+//! SPEC 2 and 3 over a real WebSocket against the real binary.
+
+mod support;
+
+use serde_json::json;
+use support::{Client, Server, error_of};
+
+#[tokio::test]
+async fn a_new_client_gets_a_session_environment_config_and_ready() {
+    let server = Server::start();
+    let client = server.client().await;
+    let methods: Vec<&str> = client
+        .hello
+        .iter()
+        .map(|f| f["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        methods,
+        ["setSession", "setEnvironment", "setConfig", "ready"]
+    );
+    let id = client.new_session_id().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.chars().all(|c| c.is_ascii_alphanumeric()));
+    assert_eq!(client.hello[1]["params"], "test");
+    assert_eq!(client.hello[2]["params"]["log"]["level"], 2);
+    assert_eq!(client.hello[3]["params"], json!({}));
+
+    // The same cookie resumes the session: no new setSession.
+    let mut again = Client::connect(server.port, Some(&id)).await;
+    assert_eq!(again.new_session_id(), None);
+    let who = again.reply("app.whoami", json!(null)).await;
+    assert_eq!(who["id"], id.as_str());
+    assert_eq!(who["newly_created"], false);
+
+    // A made-up cookie gets a fresh session.
+    let forged = Client::connect(server.port, Some(&"x".repeat(32))).await;
+    assert_ne!(forged.new_session_id().unwrap(), "x".repeat(32));
+}
+
+#[tokio::test]
+async fn remote_app_square_25_is_625_and_the_cb_id_comes_back() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    client
+        .send_text(
+            r#"{"type":"server","method":"app.square","params":25,"options":null,"cb_id":"8231"}"#,
+        )
+        .await;
+    assert_eq!(
+        client.next_frame().await,
+        json!({"type":"server","cb_id":"8231","params":625,"options":null})
+    );
+    // Numeric ids and options come back as they were sent.
+    client
+        .send_text(r#"{"type":"server","method":"app.square","params":3,"options":{"silent":true},"cb_id":7}"#)
+        .await;
+    assert_eq!(
+        client.next_frame().await,
+        json!({"type":"server","cb_id":7,"params":9,"options":{"silent":true}})
+    );
+}
+
+#[tokio::test]
+async fn actions_nest_by_folder_and_object_and_reach_each_other() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    assert_eq!(client.reply("app.nested.deeper", json!(null)).await, "ok");
+    assert_eq!(client.reply("users.online.double", json!(21)).await, 42);
+    assert_eq!(client.reply("app.callServer", json!(4)).await, 8);
+    assert_eq!(client.reply("app.viaOther", json!(5)).await, 25);
+    assert_eq!(client.reply("plain.add", json!({"a": 2, "b": 3})).await, 5);
+    assert_eq!(client.reply("app.shared", json!("darn")).await, "****");
+    assert_eq!(
+        client.reply("app.init", json!(null)).await,
+        "Hello from test"
+    );
+}
+
+#[tokio::test]
+async fn falsy_params_are_real_params() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    assert_eq!(
+        client.reply("plain.zero", json!(0)).await,
+        json!({"got": 0, "type": "number"})
+    );
+    assert_eq!(
+        client.reply("plain.zero", json!(false)).await,
+        json!({"got": false, "type": "boolean"})
+    );
+    assert_eq!(
+        client.reply("plain.zero", json!("")).await,
+        json!({"got": "", "type": "string"})
+    );
+    // null is no params at all.
+    let (code, _) = error_of(&client.call("plain.zero", json!(null)).await);
+    assert_eq!(code, "params_missing");
+}
+
+#[tokio::test]
+async fn every_dispatch_error_has_its_code_and_message() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    let cases = [
+        (
+            "app.noCallback",
+            json!(null),
+            "callback_missing",
+            "The noCallback action is missing the callback argument",
+        ),
+        (
+            "app.square",
+            json!(null),
+            "params_missing",
+            "The square action expects params but none were sent",
+        ),
+        (
+            "app.init",
+            json!(1),
+            "params_not_required",
+            "The init action was sent params but can't receive them",
+        ),
+        (
+            "nope.square",
+            json!(1),
+            "unable_to_find_module",
+            "Unable to find the /app/server/nope module. Does the file exist?",
+        ),
+        (
+            "users.offline.x",
+            json!(1),
+            "unable_to_find_module",
+            "Unable to find the /app/server/users/offline module. Does the file exist?",
+        ),
+        (
+            "app.Square",
+            json!(1),
+            "action_missing",
+            "Unable to find the 'Square' action in /app/server/app. Action names are case sensitive",
+        ),
+    ];
+    for (method, params, code, message) in cases {
+        let (got_code, got_message) = error_of(&client.call(method, params).await);
+        assert_eq!(
+            (got_code.as_str(), got_message.as_str()),
+            (code, message),
+            "{method}"
+        );
+    }
+    let (code, _) = error_of(&client.call("square", json!(1)).await);
+    assert_eq!(code, "invalid_action_length");
+    // After all that the connection still works.
+    assert_eq!(client.reply("app.square", json!(4)).await, 16);
+}
+
+#[tokio::test]
+async fn a_throwing_action_is_an_application_error_with_its_stack() {
+    let mut server = Server::start();
+    let mut client = server.client().await;
+    let (code, message) = error_of(&client.call("app.boom", json!(null)).await);
+    assert_eq!(code, "application_error");
+    assert!(message.contains("kaboom"), "{message}");
+    assert!(message.contains("app/server/app.coffee"), "{message}");
+    assert_eq!(client.reply("app.square", json!(2)).await, 4);
+    assert!(server.is_running());
+}
+
+#[tokio::test]
+async fn bad_frames_get_errors_and_never_close_the_connection() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    let mut bystander = server.client().await;
+    let cases = [
+        ("this is not json", "unable_to_parse_message"),
+        (
+            r#"{"method":"app.square","params":1}"#,
+            "missing_message_type",
+        ),
+        (r#"{"type":"nonsense"}"#, "invalid_message_type"),
+        ("[1,2,3]", "missing_message_type"),
+        ("", "unable_to_parse_message"),
+        (
+            r#"{"type":"server","method":"app.square","params":"#,
+            "unable_to_parse_message",
+        ),
+    ];
+    for (frame, code) in cases {
+        client.send_text(frame).await;
+        assert_eq!(error_of(&client.next_frame().await).0, code, "{frame}");
+    }
+    client.send_binary(&[0, 159, 146, 150]).await;
+    assert_eq!(
+        error_of(&client.next_frame().await).0,
+        "unable_to_parse_message"
+    );
+    assert_eq!(client.reply("app.square", json!(12)).await, 144);
+    assert_eq!(bystander.reply("app.square", json!(11)).await, 121);
+}
+
+#[tokio::test]
+async fn a_callback_called_twice_answers_once_and_one_never_called_times_out() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    assert_eq!(client.reply("app.twice", json!(null)).await, "first");
+    // The next frame is the timeout of `never` (config: action_timeout 1s), not a second reply.
+    let (code, message) = error_of(&client.call("app.never", json!(null)).await);
+    assert_eq!(code, "action_timeout");
+    assert!(message.contains("never"), "{message}");
+    assert_eq!(client.reply("app.later", json!(30)).await, "waited 30");
+}
+
+#[tokio::test]
+async fn a_reply_that_is_not_json_is_an_error_not_a_crash() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    let (code, message) = error_of(&client.call("app.unserialisable", json!(null)).await);
+    assert_eq!(code, "application_error");
+    assert!(message.contains("JSON"), "{message}");
+}
+
+#[tokio::test]
+async fn two_clients_at_once_each_get_their_own_replies_and_session() {
+    let server = Server::start();
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    // Pipeline many calls on both before reading anything.
+    for n in 0..50 {
+        a.send_call("app.square", json!(n)).await;
+        b.send_call("app.square", json!(n + 1000)).await;
+    }
+    for n in 0..50i64 {
+        assert_eq!(a.next_frame().await["params"], n * n);
+        assert_eq!(b.next_frame().await["params"], (n + 1000) * (n + 1000));
+    }
+    let a_id = a.new_session_id().unwrap();
+    let b_id = b.new_session_id().unwrap();
+    assert_eq!(
+        a.reply("app.whoami", json!(null)).await["id"],
+        a_id.as_str()
+    );
+    assert_eq!(
+        b.reply("app.whoami", json!(null)).await["id"],
+        b_id.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_broadcast_reaches_every_connected_client() {
+    let server = Server::start();
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    let cb_id = a.send_call("app.shout", json!("hello all")).await;
+    // a sees the event and its reply (in either order); b sees the event.
+    let mut frames = [a.next_frame().await, a.next_frame().await];
+    frames.sort_by_key(|f| f["type"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(
+        frames[0],
+        json!({"type": "event", "event": "newMessage", "params": "hello all"})
+    );
+    assert_eq!(frames[1]["cb_id"], cb_id.as_str());
+    assert_eq!(
+        b.next_frame().await,
+        json!({"type": "event", "event": "newMessage", "params": "hello all"})
+    );
+}
