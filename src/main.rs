@@ -8,6 +8,11 @@ use ssrt_server::{Server, StartInfo};
 use std::path::PathBuf;
 use tracing_subscriber::EnvFilter;
 
+/// Many small allocations per call (frames, JSON, engine values): mimalloc
+/// is markedly faster at those than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ABOUT: &str = "Runs SocketStream 0.0.36 realtime apps, unchanged, as one Rust binary.";
 
 #[derive(Parser)]

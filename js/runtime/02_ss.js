@@ -103,36 +103,47 @@
 
   // ---- sessions --------------------------------------------------------
 
-  /** Sessions of open connections, shared by every tab that uses them. */
-  const sessions = new Map();
+  /** Sessions by id, shared by every tab (connection) that uses them. */
+  const sessionsById = new Map();
+  /** The session of each open connection, by the connection's number. */
+  const sessionsByConnection = new Map();
+
+  /** Methods every `@session` shares (one copy, not one per session). */
+  const SessionMethods = {
+    loggedIn() {
+      return this.user_id !== null && this.user_id !== undefined && this.user_id !== "";
+    },
+  };
 
   function makeSession(data) {
-    return {
-      id: data.id,
-      created_at: data.created_at,
-      attributes: data.attributes ?? {},
-      user_id: data.user_id ?? null,
-      newly_created: !!data.newly_created,
-      loggedIn() {
-        return this.user_id !== null && this.user_id !== undefined && this.user_id !== "";
-      },
-    };
+    const session = Object.create(SessionMethods);
+    session.id = data.id;
+    session.created_at = data.created_at;
+    session.attributes = data.attributes ?? {};
+    session.user_id = data.user_id ?? null;
+    session.newly_created = !!data.newly_created;
+    return session;
   }
 
-  internal.attachSession = (dataJson) => {
+  internal.attachSession = (connection, dataJson) => {
     const data = JSON.parse(dataJson);
-    const entry = sessions.get(data.id);
+    let entry = sessionsById.get(data.id);
     if (entry) {
       // Another tab resumed it: the session is shared, and no longer new.
       entry.refs += 1;
       entry.session.newly_created = !!data.newly_created;
     } else {
-      sessions.set(data.id, { session: makeSession(data), refs: 1 });
+      entry = { session: makeSession(data), refs: 1 };
+      sessionsById.set(data.id, entry);
     }
+    sessionsByConnection.set(connection, entry.session);
   };
-  internal.detachSession = (id) => {
-    const entry = sessions.get(id);
-    if (entry && --entry.refs === 0) sessions.delete(id);
+  internal.detachSession = (connection) => {
+    const session = sessionsByConnection.get(connection);
+    if (!session) return;
+    sessionsByConnection.delete(connection);
+    const entry = sessionsById.get(session.id);
+    if (entry && --entry.refs === 0) sessionsById.delete(session.id);
   };
 
   // ---- dispatch --------------------------------------------------------
@@ -141,6 +152,24 @@
     constructor(code, message) {
       this.code = code;
       this.message = message;
+    }
+  }
+
+  /**
+   * A resolved method: the action, the object it lives on, and a constructor
+   * for `this` in a call (an object whose prototype is that owner).
+   */
+  class Route {
+    constructor(file, owner, action, name) {
+      this.file = file;
+      this.owner = owner;
+      this.action = action;
+      this.name = name;
+      this.Context = function Context(session, user) {
+        this.session = session;
+        this.user = user;
+      };
+      this.Context.prototype = owner;
     }
   }
 
@@ -169,7 +198,7 @@
           `Unable to find the '${actionPath.join(".")}' action in /app/server/${parts.slice(0, split).join("/")}. Action names are case sensitive`,
         );
       }
-      return { file, owner, action, name: actionPath.join(".") };
+      return new Route(file, owner, action, actionPath.join("."));
     }
     throw new ActionError(
       "unable_to_find_module",
@@ -177,19 +206,29 @@
     );
   }
 
+  /** Routes of methods called so far; only found ones, so junk names cannot grow it. */
+  const routes = new Map();
+  function route(method) {
+    let found = routes.get(method);
+    if (found === undefined) {
+      found = lookup(method);
+      routes.set(method, found);
+    }
+    return found;
+  }
+
   /** SPEC 2's arity rules: params first when sent, the callback always last. */
   function checkArity(action, name, hasParams) {
     const arity = action.length;
     const expected = hasParams ? 2 : 1;
+    if (arity === expected) return;
     if (arity === 0) {
       throw new ActionError("callback_missing", `The ${name} action is missing the callback argument`);
     }
     if (arity > expected) {
       throw new ActionError("params_missing", `The ${name} action expects params but none were sent`);
     }
-    if (arity < expected) {
-      throw new ActionError("params_not_required", `The ${name} action was sent params but can't receive them`);
-    }
+    throw new ActionError("params_not_required", `The ${name} action was sent params but can't receive them`);
   }
 
   function fail(callId, error) {
@@ -201,16 +240,14 @@
   }
 
   /** Runs the action with `this` holding the call's own session and user. */
-  function invoke(callId, found, params, hasParams, session) {
+  function invoke(callId, found, paramsJson, session) {
+    const hasParams = paramsJson !== undefined;
     checkArity(found.action, found.name, hasParams);
     const user = session.user ?? null;
     // Compatibility: the original left the latest session on the actions object.
     found.owner.session = session;
     found.owner.user = user;
-    const self = Object.create(found.owner, {
-      session: { value: session, writable: true },
-      user: { value: user, writable: true },
-    });
+    const self = new found.Context(session, user);
     let answered = false;
     const callback = (value) => {
       if (answered) {
@@ -227,9 +264,9 @@
       }
       ops.op_reply(callId, json ?? "null");
     };
-    const args = hasParams ? [params, callback] : [callback];
     try {
-      found.action.apply(self, args);
+      if (hasParams) found.action.call(self, JSON.parse(paramsJson), callback);
+      else found.action.call(self, callback);
     } catch (error) {
       if (answered) internal.reportError(error, found.name);
       else {
@@ -240,16 +277,14 @@
   }
 
   /** A call over the WebSocket, from a connection whose session is attached. */
-  internal.dispatch = (callId, method, paramsJson, sessionId) => {
+  internal.dispatch = (callId, method, paramsJson, connection) => {
     try {
-      const found = lookup(method);
-      const entry = sessions.get(sessionId);
-      const session = entry ? entry.session : makeSession({ id: sessionId, created_at: Date.now() });
+      const found = route(method);
+      const session = sessionsByConnection.get(connection) ?? makeSession({ id: "", created_at: Date.now() });
       if (found.file.authenticate && !session.loggedIn()) {
         throw new ActionError("not_logged_in", `The ${method} action requires a logged-in user`);
       }
-      const hasParams = paramsJson !== undefined;
-      invoke(callId, found, hasParams ? JSON.parse(paramsJson) : undefined, hasParams, session);
+      invoke(callId, found, paramsJson, session);
     } catch (error) {
       fail(callId, error);
     }
@@ -262,12 +297,10 @@
    */
   internal.dispatchHttp = (callId, method, paramsJson, sessionJson, username, password) => {
     try {
-      const found = lookup(method);
+      const found = route(method);
       const session = makeSession(JSON.parse(sessionJson));
-      const hasParams = paramsJson !== undefined;
-      const params = hasParams ? JSON.parse(paramsJson) : undefined;
       if (!found.file.authenticate) {
-        invoke(callId, found, params, hasParams, session);
+        invoke(callId, found, paramsJson, session);
         return;
       }
       if (username === undefined) {
@@ -285,7 +318,7 @@
         if (reply && reply.success) {
           session.user_id = reply.user_id ?? null;
           try {
-            invoke(callId, found, params, hasParams, session);
+            invoke(callId, found, paramsJson, session);
           } catch (error) {
             fail(callId, error);
           }

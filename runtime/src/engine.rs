@@ -5,15 +5,21 @@
 //! and V8), so the same code builds with either feature.
 
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
-use ssrt_ops::{CallTable, CompileCache, PublisherSlot};
+use ssrt_ops::{ActionError, CallTable, CompileCache, PublisherSlot, Responder};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// An argument for a call into JavaScript.
-pub enum Arg<'a> {
+enum Arg<'a> {
     Int(u32),
     Str(&'a str),
     Undefined,
+}
+
+impl<'a> Arg<'a> {
+    fn optional(text: Option<&'a str>) -> Self {
+        text.map_or(Arg::Undefined, Arg::Str)
+    }
 }
 
 /// The `__ssrt` functions the host calls, looked up once after bootstrap.
@@ -68,21 +74,30 @@ impl Engine {
 
     /// Loads the app; returns `loadApp`'s JSON summary or the error text.
     pub fn load_app(&mut self, manifest_json: &str) -> Result<String, String> {
-        let load_app = self.entry.load_app.clone();
-        self.call(&load_app, &[Arg::Str(manifest_json)])
-            .map(Option::unwrap_or_default)
+        call(
+            &mut self.runtime,
+            &self.entry.load_app,
+            &[Arg::Str(manifest_json)],
+        )
+        .map(Option::unwrap_or_default)
     }
 
-    pub fn dispatch(&mut self, call_id: u32, method: &str, params: Option<&str>, session_id: &str) {
-        let f = self.entry.dispatch.clone();
-        let params = params.map_or(Arg::Undefined, Arg::Str);
+    /// Registers a call so its action's callback can answer it.
+    pub fn open_call(&mut self, method: String, responder: Box<dyn Responder>) -> u32 {
+        let state = self.runtime.op_state();
+        let mut state = state.borrow_mut();
+        state.borrow_mut::<CallTable>().open(method, responder)
+    }
+
+    pub fn dispatch(&mut self, call_id: u32, method: &str, params: Option<&str>, connection: u32) {
         let args = [
             Arg::Int(call_id),
             Arg::Str(method),
-            params,
-            Arg::Str(session_id),
+            Arg::optional(params),
+            Arg::Int(connection),
         ];
-        self.call_reporting(&f, &args, call_id);
+        let result = call(&mut self.runtime, &self.entry.dispatch, &args);
+        self.answer_if_failed(result, call_id);
     }
 
     pub fn dispatch_http(
@@ -93,40 +108,34 @@ impl Engine {
         session_json: &str,
         credentials: Option<(&str, &str)>,
     ) {
-        let f = self.entry.dispatch_http.clone();
-        let (username, password) = match credentials {
-            Some((user, pass)) => (Arg::Str(user), Arg::Str(pass)),
-            None => (Arg::Undefined, Arg::Undefined),
-        };
-        let params = params.map_or(Arg::Undefined, Arg::Str);
         let args = [
             Arg::Int(call_id),
             Arg::Str(method),
-            params,
+            Arg::optional(params),
             Arg::Str(session_json),
-            username,
-            password,
+            Arg::optional(credentials.map(|(user, _)| user)),
+            Arg::optional(credentials.map(|(_, password)| password)),
         ];
-        self.call_reporting(&f, &args, call_id);
+        let result = call(&mut self.runtime, &self.entry.dispatch_http, &args);
+        self.answer_if_failed(result, call_id);
     }
 
-    pub fn attach_session(&mut self, session_json: &str) {
-        let f = self.entry.attach_session.clone();
-        if let Err(e) = self.call(&f, &[Arg::Str(session_json)]) {
+    pub fn attach_session(&mut self, connection: u32, session_json: &str) {
+        let args = [Arg::Int(connection), Arg::Str(session_json)];
+        if let Err(e) = call(&mut self.runtime, &self.entry.attach_session, &args) {
             tracing::error!("attaching a session failed: {e}");
         }
     }
 
-    pub fn detach_session(&mut self, session_id: &str) {
-        let f = self.entry.detach_session.clone();
-        if let Err(e) = self.call(&f, &[Arg::Str(session_id)]) {
+    pub fn detach_session(&mut self, connection: u32) {
+        let args = [Arg::Int(connection)];
+        if let Err(e) = call(&mut self.runtime, &self.entry.detach_session, &args) {
             tracing::error!("detaching a session failed: {e}");
         }
     }
 
     pub fn describe_actions(&mut self) -> String {
-        let f = self.entry.describe_actions.clone();
-        match self.call(&f, &[]) {
+        match call(&mut self.runtime, &self.entry.describe_actions, &[]) {
             Ok(Some(json)) => json,
             Ok(None) => "{}".to_owned(),
             Err(e) => {
@@ -134,13 +143,6 @@ impl Engine {
                 "{}".to_owned()
             }
         }
-    }
-
-    /// Registers a call so its action's callback can answer it.
-    pub fn open_call(&mut self, method: String, responder: Box<dyn ssrt_ops::Responder>) -> u32 {
-        let state = self.runtime.op_state();
-        let mut state = state.borrow_mut();
-        state.borrow_mut::<CallTable>().open(method, responder)
     }
 
     /// Answers calls whose action never called back.
@@ -164,49 +166,47 @@ impl Engine {
 
     /// A dispatch that throws past the bootstrap's own `try` is a bug in ssrt,
     /// but the caller must still get an answer.
-    fn call_reporting(&mut self, f: &v8::Global<v8::Function>, args: &[Arg], call_id: u32) {
-        if let Err(e) = self.call(f, args) {
+    fn answer_if_failed(&mut self, result: Result<Option<String>, String>, call_id: u32) {
+        if let Err(e) = result {
             let state = self.runtime.op_state();
-            state.borrow_mut().borrow_mut::<CallTable>().complete(
-                call_id,
-                Err(ssrt_ops::ActionError::new("internal_error", e)),
-            );
+            state
+                .borrow_mut()
+                .borrow_mut::<CallTable>()
+                .complete(call_id, Err(ActionError::new("internal_error", e)));
         }
     }
+}
 
-    /// Calls `f(args…)`; a string result comes back as `Some`.
-    fn call(
-        &mut self,
-        f: &v8::Global<v8::Function>,
-        args: &[Arg],
-    ) -> Result<Option<String>, String> {
-        let runtime = &mut self.runtime;
-        deno_core::scope!(scope, runtime);
-        v8::tc_scope!(let scope, scope);
-        let mut locals: Vec<v8::Local<v8::Value>> = Vec::with_capacity(args.len());
-        for arg in args {
-            let local: v8::Local<v8::Value> = match arg {
-                Arg::Int(n) => v8::Integer::new_from_unsigned(scope, *n).into(),
-                Arg::Str(text) => match v8::String::new(scope, text) {
-                    Some(string) => string.into(),
-                    None => return Err("a string too long for the engine".to_owned()),
-                },
-                Arg::Undefined => v8::undefined(scope).into(),
-            };
-            locals.push(local);
-        }
-        let function = v8::Local::new(scope, f);
-        let receiver = v8::undefined(scope).into();
-        match function.call(scope, receiver, &locals) {
-            Some(value) if value.is_string() => Ok(Some(value.to_rust_string_lossy(scope))),
-            Some(_) => Ok(None),
-            None => match scope.exception() {
-                Some(exception) => {
-                    Err(deno_core::error::JsError::from_v8_exception(scope, exception).to_string())
-                }
-                None => Err("the engine stopped running JavaScript".to_owned()),
+/// Calls `f(args…)`; a string result comes back as `Some`.
+fn call(
+    runtime: &mut JsRuntime,
+    f: &v8::Global<v8::Function>,
+    args: &[Arg],
+) -> Result<Option<String>, String> {
+    deno_core::scope!(scope, runtime);
+    v8::tc_scope!(let scope, scope);
+    let mut locals: Vec<v8::Local<v8::Value>> = Vec::with_capacity(args.len());
+    for arg in args {
+        locals.push(match arg {
+            Arg::Int(n) => v8::Integer::new_from_unsigned(scope, *n).into(),
+            Arg::Str(text) => match v8::String::new(scope, text) {
+                Some(string) => string.into(),
+                None => return Err("a string too long for the engine".to_owned()),
             },
-        }
+            Arg::Undefined => v8::undefined(scope).into(),
+        });
+    }
+    let function = v8::Local::new(scope, f);
+    let receiver = v8::undefined(scope).into();
+    match function.call(scope, receiver, &locals) {
+        Some(value) if value.is_string() => Ok(Some(value.to_rust_string_lossy(scope))),
+        Some(_) => Ok(None),
+        None => match scope.exception() {
+            Some(exception) => {
+                Err(deno_core::error::JsError::from_v8_exception(scope, exception).to_string())
+            }
+            None => Err("the engine stopped running JavaScript".to_owned()),
+        },
     }
 }
 

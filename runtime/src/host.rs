@@ -48,8 +48,8 @@ pub enum StartError {
 
 enum Job {
     Call(Call),
-    AttachSession(String),
-    DetachSession(String),
+    AttachSession(u32, String),
+    DetachSession(u32),
     DescribeActions(oneshot::Sender<String>),
 }
 
@@ -68,14 +68,15 @@ impl AppHandle {
         }
     }
 
-    /// Makes a session (JSON: `id`, `created_at`, `attributes`, `user_id`,
-    /// `newly_created`) known to calls from sockets; counted per connection.
-    pub fn attach_session(&self, session_json: String) {
-        let _ = self.jobs.send(Job::AttachSession(session_json));
+    /// Gives a connection its session (JSON: `id`, `created_at`, `attributes`,
+    /// `user_id`, `newly_created`); tabs sharing a session id share one object.
+    pub fn attach_session(&self, connection: u32, session_json: String) {
+        let _ = self.jobs.send(Job::AttachSession(connection, session_json));
     }
 
-    pub fn detach_session(&self, session_id: String) {
-        let _ = self.jobs.send(Job::DetachSession(session_id));
+    /// Forgets a closed connection's session.
+    pub fn detach_session(&self, connection: u32) {
+        let _ = self.jobs.send(Job::DetachSession(connection));
     }
 
     /// `{ "<file>": { "actions": [...], "authenticate": bool } }` as JSON.
@@ -193,8 +194,8 @@ fn run(engine: &mut Engine, job: Job) {
             } = call;
             let id = engine.open_call(method.clone(), responder);
             match origin {
-                CallOrigin::Socket { session_id } => {
-                    engine.dispatch(id, &method, params.as_deref(), &session_id)
+                CallOrigin::Socket { connection } => {
+                    engine.dispatch(id, &method, params.as_deref(), connection)
                 }
                 CallOrigin::Http {
                     session,
@@ -208,8 +209,8 @@ fn run(engine: &mut Engine, job: Job) {
                 ),
             }
         }
-        Job::AttachSession(json) => engine.attach_session(&json),
-        Job::DetachSession(id) => engine.detach_session(&id),
+        Job::AttachSession(connection, json) => engine.attach_session(connection, &json),
+        Job::DetachSession(connection) => engine.detach_session(connection),
         Job::DescribeActions(reply) => {
             let _ = reply.send(engine.describe_actions());
         }

@@ -22,9 +22,9 @@ pub struct Call {
 
 /// Where a call comes from, which decides its session and its auth rules.
 pub enum CallOrigin {
-    /// A WebSocket connection whose session was attached with
-    /// [`AppHandle::attach_session`].
-    Socket { session_id: String },
+    /// A WebSocket connection (by its number) whose session was attached
+    /// with [`AppHandle::attach_session`].
+    Socket { connection: u32 },
     /// The HTTP API: a session of its own (JSON, see [`AppHandle::attach_session`])
     /// and Basic credentials when the request had them.
     Http {

@@ -43,6 +43,7 @@ fn start() -> (AppHandle, Recorder) {
     assert_eq!(summary.server_files, 4);
     assert_eq!(summary.shared_files, 1);
     app.attach_session(
+        1,
         json!({"id": "s1", "created_at": 1, "attributes": {}, "user_id": null, "newly_created": true})
             .to_string(),
     );
@@ -54,9 +55,7 @@ async fn call(app: &AppHandle, method: &str, params: Option<Value>) -> Result<Va
     app.call(Call {
         method: method.to_owned(),
         params: params.map(|p| p.to_string()),
-        origin: CallOrigin::Socket {
-            session_id: "s1".into(),
-        },
+        origin: CallOrigin::Socket { connection: 1 },
         responder: Box::new(Reply(tx)),
     });
     rx.await

@@ -2,7 +2,7 @@
 //! connection listens on, and a registry of users' connections.
 
 use crate::protocol;
-use ssrt_runtime::{Audience, Publication, Publisher};
+use ssrt_runtime::{ActionError, Audience, Publication, Publisher};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{broadcast, mpsc};
@@ -10,26 +10,25 @@ use tokio::sync::{broadcast, mpsc};
 /// Broadcasts a slow socket may fall behind by before it misses some.
 const BROADCAST_BACKLOG: usize = 1024;
 
-/// What a connection task is asked to write.
+/// What a connection task is asked to write. Kept two words wide: every
+/// connection's queue preallocates room for a block of these.
 pub enum Outbound {
     /// A finished frame (events are built once and shared).
     Frame(Arc<str>),
-    /// A call's answer, built by the connection task.
-    Reply {
-        cb_id: Box<str>,
-        options: Box<str>,
-        params: String,
-    },
-    Error {
-        code: String,
-        message: String,
-    },
+    /// A call's answer or error, turned into a frame by the connection task.
+    Answer(Box<Answer>),
+}
+
+pub struct Answer {
+    pub cb_id: Box<str>,
+    pub options: Box<str>,
+    pub outcome: Result<String, ActionError>,
 }
 
 pub type ConnectionSender = mpsc::UnboundedSender<Outbound>;
 
 /// Each logged-in user's open connections, by connection id.
-type UserConnections = HashMap<String, Vec<(u64, ConnectionSender)>>;
+type UserConnections = HashMap<String, Vec<(u32, ConnectionSender)>>;
 
 /// The fan-out point shared by every connection and the engine's publisher.
 #[derive(Clone)]
@@ -63,7 +62,7 @@ impl Hub {
     }
 
     /// Routes events for `user_id` to a connection (every tab gets them).
-    pub fn add_user_connection(&self, user_id: &str, connection: u64, sender: ConnectionSender) {
+    pub fn add_user_connection(&self, user_id: &str, connection: u32, sender: ConnectionSender) {
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         users
             .entry(user_id.to_owned())
@@ -71,7 +70,7 @@ impl Hub {
             .push((connection, sender));
     }
 
-    pub fn remove_connection(&self, user_id: &str, connection: u64) {
+    pub fn remove_connection(&self, user_id: &str, connection: u32) {
         let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(list) = users.get_mut(user_id) {
             list.retain(|(id, _)| *id != connection);

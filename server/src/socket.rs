@@ -2,7 +2,7 @@
 //! calls in, replies and events out. Bad frames get an error frame and the
 //! connection carries on.
 
-use crate::hub::{ConnectionSender, Outbound};
+use crate::hub::{Answer, ConnectionSender, Outbound};
 use crate::protocol::{self, CallFrame};
 use crate::state::AppState;
 use axum::extract::State;
@@ -12,17 +12,19 @@ use axum::response::Response;
 use futures_util::SinkExt;
 use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 use tokio::sync::{broadcast, mpsc};
 
 /// tungstenite allocates its read buffer up front for every connection; its
-/// 128 KiB default would dominate an idle connection's memory.
-const READ_BUFFER: usize = 4 * 1024;
+/// 128 KiB default would dominate an idle connection's memory. Call frames
+/// are small; a larger one still arrives, over several reads.
+const READ_BUFFER: usize = 2 * 1024;
 /// The largest frame a browser may send.
 const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
-static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
+/// Numbers connections for the engine, which keys sessions by them.
+static NEXT_CONNECTION: AtomicU32 = AtomicU32::new(1);
 
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -76,9 +78,8 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
         return;
     }
 
-    let session_id = session.id.clone();
-    state.app.attach_session(session.to_json());
     let connection = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
+    state.app.attach_session(connection, session.to_json());
     let (sender, outbound) = mpsc::unbounded_channel();
     if let Some(user_id) = &session.user_id {
         state
@@ -88,19 +89,19 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
     let events = state.hub.subscribe();
     let link = Link {
         state: &state,
-        session_id: &session_id,
+        connection,
         sender,
     };
     link.run(socket, outbound, events).await;
     if let Some(user_id) = &session.user_id {
         state.hub.remove_connection(user_id, connection);
     }
-    state.app.detach_session(session_id);
+    state.app.detach_session(connection);
 }
 
 struct Link<'a> {
     state: &'a AppState,
-    session_id: &'a str,
+    connection: u32,
     sender: ConnectionSender,
 }
 
@@ -153,10 +154,9 @@ impl Link<'_> {
 
     fn reject(&self, code: &str, message: &str) {
         tracing::warn!("bad frame from a client: {code}: {message}");
-        let _ = self.sender.send(Outbound::Error {
-            code: code.to_owned(),
-            message: message.to_owned(),
-        });
+        let _ = self
+            .sender
+            .send(Outbound::Frame(protocol::error(code, message).into()));
     }
 
     fn call(&self, frame: CallFrame<'_>) {
@@ -176,7 +176,7 @@ impl Link<'_> {
             method,
             params,
             origin: CallOrigin::Socket {
-                session_id: self.session_id.to_owned(),
+                connection: self.connection,
             },
             responder: Box::new(responder),
         });
@@ -200,12 +200,10 @@ async fn write_batch(
 fn frame(outbound: Outbound) -> Message {
     let text = match outbound {
         Outbound::Frame(frame) => return Message::Text(frame.as_ref().into()),
-        Outbound::Reply {
-            cb_id,
-            options,
-            params,
-        } => protocol::reply(&cb_id, &params, &options),
-        Outbound::Error { code, message } => protocol::error(&code, &message),
+        Outbound::Answer(answer) => match &answer.outcome {
+            Ok(params) => protocol::reply(&answer.cb_id, params, &answer.options),
+            Err(e) => protocol::error(&e.code, &e.message),
+        },
     };
     Message::Text(text.into())
 }
@@ -228,16 +226,13 @@ impl Responder for SocketReply {
                 Err(e) => tracing::info!("-> {method} failed: {} ({elapsed:.2} ms)", e.code),
             }
         }
-        let message = match outcome {
-            Ok(params) => Outbound::Reply {
-                cb_id: self.cb_id,
-                options: self.options,
-                params,
-            },
-            Err(ActionError { code, message }) => Outbound::Error { code, message },
+        let answer = Answer {
+            cb_id: self.cb_id,
+            options: self.options,
+            outcome,
         };
         // The connection may have closed meanwhile; then nobody is waiting.
-        let _ = self.sender.send(message);
+        let _ = self.sender.send(Outbound::Answer(Box::new(answer)));
     }
 }
 

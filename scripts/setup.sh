@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what building and testing ssrt needs on a fresh Debian machine:
+#   - cmake + libsimde-dev: the QuickJS engine of deno_core builds WAMR with CMake
+#     against Debian's simde headers (see build/cmake-toolchain.cmake);
+#   - the npm packages pinned in js/package-lock.json (CoffeeScript, Node
+#     built-in polyfills), which are embedded into the binary at build time.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake libsimde-dev)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# npm ci rewrites node_modules, which rebuilds every crate that embeds it: only when needed.
+if [ ! -f js/node_modules/.package-lock.json ] || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then
+  echo "setup: installing the pinned npm packages into js/node_modules"
+  npm ci --prefix js --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+echo "setup: ready"
