@@ -4,6 +4,10 @@
 //! JavaScript with the call, and the action's callback comes back through
 //! [`op_reply`] or [`op_reply_error`]. A callback called twice is ignored; one
 //! never called is answered by [`CallTable::expire`] once the timeout passes.
+//!
+//! Answers are not sent the moment they arrive: they collect as [`Completed`]
+//! calls, which the host takes once per engine turn and delivers together.
+//! Sending each reply on its own would wake the network thread once per reply.
 
 use deno_core::{OpState, op2};
 use std::collections::{HashMap, VecDeque};
@@ -37,6 +41,18 @@ struct Pending {
     responder: Box<dyn Responder>,
 }
 
+/// An answered call, waiting to be delivered to its responder.
+pub struct Completed {
+    responder: Box<dyn Responder>,
+    outcome: Result<String, ActionError>,
+}
+
+impl Completed {
+    pub fn deliver(self) {
+        self.responder.respond(self.outcome);
+    }
+}
+
 /// The calls waiting for their action's callback.
 pub struct CallTable {
     next_id: u32,
@@ -45,6 +61,7 @@ pub struct CallTable {
     /// Deadlines in the order calls were opened; all share one timeout, so
     /// this is also deadline order.
     deadlines: VecDeque<(Instant, u32)>,
+    completed: Vec<Completed>,
 }
 
 /// Call ids stay below 2^31 so that JavaScript sees them as small integers.
@@ -57,6 +74,7 @@ impl CallTable {
             timeout,
             pending: HashMap::new(),
             deadlines: VecDeque::new(),
+            completed: Vec::new(),
         }
     }
 
@@ -78,15 +96,23 @@ impl CallTable {
         id
     }
 
-    /// Delivers a call's outcome; `false` when the call was already answered.
+    /// Records a call's outcome; `false` when the call was already answered.
     pub fn complete(&mut self, id: u32, outcome: Result<String, ActionError>) -> bool {
         match self.pending.remove(&id) {
             Some(pending) => {
-                pending.responder.respond(outcome);
+                self.completed.push(Completed {
+                    responder: pending.responder,
+                    outcome,
+                });
                 true
             }
             None => false,
         }
+    }
+
+    /// The calls answered since the last take, in the order they were answered.
+    pub fn take_completed(&mut self) -> Vec<Completed> {
+        std::mem::take(&mut self.completed)
     }
 
     /// Answers every call whose deadline has passed with an `action_timeout` error.
@@ -103,9 +129,10 @@ impl CallTable {
                     pending.method,
                     self.timeout.as_secs_f64()
                 );
-                pending
-                    .responder
-                    .respond(Err(ActionError::new("action_timeout", message)));
+                self.completed.push(Completed {
+                    responder: pending.responder,
+                    outcome: Err(ActionError::new("action_timeout", message)),
+                });
                 expired += 1;
             }
         }
@@ -165,6 +192,11 @@ mod tests {
         let id = table.open("app.square".into(), Box::new(Channel(tx)));
         assert!(table.complete(id, Ok("625".into())));
         assert!(!table.complete(id, Ok("1".into())));
+        assert!(rx.try_recv().is_err(), "nothing is sent before delivery");
+        table
+            .take_completed()
+            .into_iter()
+            .for_each(Completed::deliver);
         assert_eq!(rx.try_recv().unwrap(), Ok("625".into()));
         assert!(rx.try_recv().is_err());
         assert!(table.is_empty());
@@ -179,6 +211,10 @@ mod tests {
         table.complete(fast, Ok("1".into()));
         assert_eq!(table.expire(Instant::now()), 0);
         assert_eq!(table.expire(Instant::now() + Duration::from_millis(11)), 1);
+        table
+            .take_completed()
+            .into_iter()
+            .for_each(Completed::deliver);
         assert_eq!(rx.recv().unwrap(), Ok("1".into()));
         let timeout = rx.recv().unwrap().unwrap_err();
         assert_eq!(timeout.code, "action_timeout");

@@ -9,7 +9,7 @@ pub mod process;
 pub mod publish;
 
 pub use cache::CompileCache;
-pub use dispatch::{ActionError, CallTable, Responder};
+pub use dispatch::{ActionError, CallTable, Completed, Responder};
 pub use publish::{Audience, Publication, Publisher, PublisherSlot};
 
 deno_core::extension!(

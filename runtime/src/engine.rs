@@ -5,7 +5,7 @@
 //! and V8), so the same code builds with either feature.
 
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
-use ssrt_ops::{ActionError, CallTable, CompileCache, PublisherSlot, Responder};
+use ssrt_ops::{ActionError, CallTable, CompileCache, Completed, PublisherSlot, Responder};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -143,6 +143,13 @@ impl Engine {
                 "{}".to_owned()
             }
         }
+    }
+
+    /// The calls answered since the last take.
+    pub fn take_completed(&mut self) -> Vec<Completed> {
+        let state = self.runtime.op_state();
+        let mut state = state.borrow_mut();
+        state.borrow_mut::<CallTable>().take_completed()
     }
 
     /// Answers calls whose action never called back.

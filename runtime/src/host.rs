@@ -2,7 +2,7 @@
 
 use crate::engine::Engine;
 use crate::manifest::Manifest;
-use crate::{Call, CallOrigin};
+use crate::{Call, CallOrigin, Delivery};
 use ssrt_ops::{ActionError, CallTable, CompileCache, Publisher, PublisherSlot};
 use ssrt_project::{Config, LayoutError, Project};
 use std::future::poll_fn;
@@ -24,6 +24,8 @@ pub struct AppOptions {
     pub cache_dir: Option<PathBuf>,
     /// Routes `$SS.publish.*`.
     pub publisher: Box<dyn Publisher>,
+    /// Hands answered calls to their responders, once per engine turn.
+    pub delivery: Box<dyn Delivery>,
 }
 
 /// What a successful start loaded.
@@ -116,6 +118,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
             let calls = CallTable::new(timeout);
             let cache = CompileCache::new(options.cache_dir);
             let publisher = PublisherSlot(options.publisher);
+            let mut delivery = options.delivery;
             let mut engine = match Engine::new(cache, calls, publisher) {
                 Ok(engine) => engine,
                 Err(e) => {
@@ -132,7 +135,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
             let ok = loaded.is_ok();
             let _ = ready_tx.send(loaded.map_err(StartError::Load));
             if ok {
-                runtime.block_on(serve(&mut engine, jobs_rx));
+                runtime.block_on(serve(&mut engine, delivery.as_mut(), jobs_rx));
             }
         })?;
     let summary = ready_rx
@@ -151,8 +154,13 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
 }
 
 /// The engine thread's loop: jobs from the server, the JS event loop, and the
-/// call timeout sweep, until every handle is gone.
-async fn serve(engine: &mut Engine, mut jobs: mpsc::UnboundedReceiver<Job>) {
+/// call timeout sweep, until every handle is gone. What a turn answered is
+/// delivered at its end, all at once.
+async fn serve(
+    engine: &mut Engine,
+    delivery: &mut dyn Delivery,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+) {
     let mut expiry = tokio::time::interval(EXPIRY_INTERVAL);
     poll_fn(|cx| {
         let mut handled = 0;
@@ -177,6 +185,10 @@ async fn serve(engine: &mut Engine, mut jobs: mpsc::UnboundedReceiver<Job>) {
             }
             _ if more_jobs => cx.waker().wake_by_ref(),
             _ => {}
+        }
+        let answered = engine.take_completed();
+        if !answered.is_empty() {
+            delivery.deliver(answered);
         }
         Poll::Pending
     })

@@ -8,7 +8,23 @@ mod host;
 mod manifest;
 
 pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
-pub use ssrt_ops::{ActionError, Audience, Publication, Publisher, Responder};
+pub use ssrt_ops::{ActionError, Audience, Completed, Publication, Publisher, Responder};
+
+/// How answered calls reach their responders. The engine thread hands over
+/// every call answered in one turn at once, so a network thread can be woken
+/// once per turn instead of once per reply.
+pub trait Delivery: Send + 'static {
+    fn deliver(&mut self, batch: Vec<Completed>);
+}
+
+/// Delivers on the engine thread itself, one call after another.
+pub struct DeliverInPlace;
+
+impl Delivery for DeliverInPlace {
+    fn deliver(&mut self, batch: Vec<Completed>) {
+        batch.into_iter().for_each(Completed::deliver);
+    }
+}
 
 /// A call of a server action, from a socket or the HTTP API.
 pub struct Call {

@@ -37,6 +37,7 @@ fn start() -> (AppHandle, Recorder) {
         project,
         config,
         cache_dir: None,
+        delivery: Box::new(ssrt_runtime::DeliverInPlace),
         publisher: Box::new(recorder.clone()),
     })
     .unwrap();

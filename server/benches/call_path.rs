@@ -43,6 +43,7 @@ fn start_app() -> AppHandle {
         project,
         config,
         cache_dir: None,
+        delivery: Box::new(ssrt_runtime::DeliverInPlace),
         publisher: Box::new(NoPublisher),
     })
     .expect("the fixture app starts");

@@ -13,7 +13,7 @@ use axum::Router;
 use axum::routing::get;
 use hub::Hub;
 use ssrt_project::{Config, Project};
-use ssrt_runtime::{AppOptions, LoadSummary, StartError};
+use ssrt_runtime::{AppOptions, Completed, Delivery, LoadSummary, StartError};
 use ssrt_store::{EmbeddedStore, Sessions, Store};
 use state::AppState;
 use std::future::Future;
@@ -61,6 +61,7 @@ impl Server {
             project: project.clone(),
             config: (*config).clone(),
             publisher: Box::new(hub.clone()),
+            delivery: Box::new(ReplyPump::spawn()),
         };
         let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
             .await
@@ -107,6 +108,31 @@ impl Server {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
+    }
+}
+
+/// Delivers answered calls from a task on this runtime: the engine thread
+/// wakes it once per turn, and its sends to connections stay on the runtime.
+struct ReplyPump(tokio::sync::mpsc::UnboundedSender<Vec<Completed>>);
+
+impl ReplyPump {
+    fn spawn() -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<Completed>>();
+        tokio::spawn(async move {
+            while let Some(batch) = rx.recv().await {
+                batch.into_iter().for_each(Completed::deliver);
+            }
+        });
+        Self(tx)
+    }
+}
+
+impl Delivery for ReplyPump {
+    fn deliver(&mut self, batch: Vec<Completed>) {
+        if let Err(unsent) = self.0.send(batch) {
+            // The server is shutting down; answer in place rather than drop.
+            unsent.0.into_iter().for_each(Completed::deliver);
+        }
     }
 }
 
