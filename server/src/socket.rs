@@ -11,6 +11,7 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::SinkExt;
 use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
+use ssrt_store::SessionData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
@@ -59,44 +60,50 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
             return;
         }
     };
-    let mut hello = Vec::with_capacity(4);
-    if session.newly_created {
-        hello.push(protocol::system("setSession", &json_string(&session.id)));
-    }
-    hello.push(protocol::system(
-        "setEnvironment",
-        &json_string(&state.config.env),
-    ));
-    hello.push(protocol::system("setConfig", &state.client_config));
-    hello.push(protocol::system("ready", "{}"));
-    for frame in hello {
-        if socket.feed(Message::Text(frame.into())).await.is_err() {
-            return;
-        }
-    }
-    if socket.flush().await.is_err() {
-        return;
-    }
-
+    // Register everything before saying `ready`, so that no event published
+    // after it is missed and no call finds its session missing.
     let connection = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
-    state.app.attach_session(connection, session.to_json());
+    let events = state.hub.subscribe();
     let (sender, outbound) = mpsc::unbounded_channel();
+    state.app.attach_session(connection, session.to_json());
     if let Some(user_id) = &session.user_id {
         state
             .hub
             .add_user_connection(user_id, connection, sender.clone());
     }
-    let events = state.hub.subscribe();
-    let link = Link {
-        state: &state,
-        connection,
-        sender,
-    };
-    link.run(socket, outbound, events).await;
+    if send_hello(&mut socket, &state, &session).await.is_ok() {
+        let link = Link {
+            state: &state,
+            connection,
+            sender,
+        };
+        link.run(socket, outbound, events).await;
+    }
     if let Some(user_id) = &session.user_id {
         state.hub.remove_connection(user_id, connection);
     }
     state.app.detach_session(connection);
+}
+
+/// The system frames of SPEC 3 that open every connection.
+async fn send_hello(
+    socket: &mut WebSocket,
+    state: &AppState,
+    session: &SessionData,
+) -> Result<(), axum::Error> {
+    if session.newly_created {
+        let frame = protocol::system("setSession", &json_string(&session.id));
+        socket.feed(Message::Text(frame.into())).await?;
+    }
+    let frames = [
+        protocol::system("setEnvironment", &json_string(&state.config.env)),
+        protocol::system("setConfig", &state.client_config),
+        protocol::system("ready", "{}"),
+    ];
+    for frame in frames {
+        socket.feed(Message::Text(frame.into())).await?;
+    }
+    socket.flush().await
 }
 
 struct Link<'a> {
