@@ -56,56 +56,46 @@ fn starting_outside_a_project_says_so() {
     );
 }
 
+/// Starts the fixture app with `files` written over it; it must fail.
+/// Returns what ssrt printed.
+fn failed_start(files: &[(&str, &str)]) -> String {
+    let app = copy_fixture("basic");
+    for (path, text) in files {
+        fs::write(app.path().join(path), text).unwrap();
+    }
+    let (ok, text) = run(&["start", "--port", "0"], app.path());
+    assert!(!ok, "ssrt started although it should not have:\n{text}");
+    text
+}
+
 #[test]
 fn a_broken_config_file_is_named_with_its_line() {
-    let app = copy_fixture("basic");
-    fs::write(
-        app.path().join("config/app.json"),
-        "{\n  \"port\": 3000,\n  oops\n}\n",
-    )
-    .unwrap();
-    let (ok, text) = run(&["start", "--port", "0"], app.path());
-    assert!(!ok);
+    let text = failed_start(&[("config/app.json", "{\n  \"port\": 3000,\n  oops\n}\n")]);
     assert!(text.contains("config/app.json:3:"), "{text}");
 }
 
 #[test]
 fn a_coffeescript_syntax_error_names_the_file_and_line() {
-    let app = copy_fixture("basic");
-    fs::write(
-        app.path().join("app/server/broken.coffee"),
+    let text = failed_start(&[(
+        "app/server/broken.coffee",
         "exports.actions =\n  ok: (cb) -> cb(1)\n  bad: (cb) -> cb(]\n",
-    )
-    .unwrap();
-    let (ok, text) = run(&["start", "--port", "0"], app.path());
-    assert!(!ok);
+    )]);
     assert!(text.contains("app/server/broken.coffee:3:"), "{text}");
 }
 
 #[test]
 fn a_server_file_that_throws_while_loading_is_named() {
-    let app = copy_fixture("basic");
-    fs::write(
-        app.path().join("app/server/throws.js"),
+    let text = failed_start(&[(
+        "app/server/throws.js",
         "exports.actions = {};\nthrow new Error('cannot load me');\n",
-    )
-    .unwrap();
-    let (ok, text) = run(&["start", "--port", "0"], app.path());
-    assert!(!ok);
+    )]);
     assert!(text.contains("cannot load me"), "{text}");
     assert!(text.contains("app/server/throws.js"), "{text}");
 }
 
 #[test]
 fn a_file_and_folder_of_the_same_name_conflict() {
-    let app = copy_fixture("basic");
-    fs::write(
-        app.path().join("app/server/users.coffee"),
-        "exports.actions = {}\n",
-    )
-    .unwrap();
-    let (ok, text) = run(&["start", "--port", "0"], app.path());
-    assert!(!ok);
+    let text = failed_start(&[("app/server/users.coffee", "exports.actions = {}\n")]);
     assert!(
         text.contains("conflicts with a file of the same name"),
         "{text}"
