@@ -150,7 +150,6 @@
     ops.op_compile_cache_put("coffee", source, js);
     return js;
   }
-  internal.compileCoffee = compileCoffee;
 
   /** A CoffeeScript syntax error as `file:line:column: message` with the line shown. */
   function compileError(error, source, filename) {
@@ -242,9 +241,8 @@
   }
 
   const mainModule = new Module("/[ssrt]", null);
-  internal.require = (request, fromFile) =>
-    requireFrom(request, fromFile ? Object.assign(new Module(fromFile), { filename: fromFile }) : null);
-  internal.Module = Module;
+  /** `require` as seen from the file `fromFile` (the app's root when absent). */
+  internal.require = (request, fromFile) => requireFrom(request, fromFile ? new Module(fromFile) : null);
 
   // ---- natives: built-ins backed by ops ------------------------------------
 

@@ -146,11 +146,7 @@ impl CallTable {
         expired
     }
 
-    /// How many calls are waiting.
-    pub fn len(&self) -> usize {
-        self.pending.len()
-    }
-
+    /// Whether no call is waiting.
     pub fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }

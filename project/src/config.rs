@@ -153,7 +153,7 @@ impl Config {
     }
 
     /// Builds a config from an already merged value, checking the keys ssrt uses.
-    pub fn from_value(env: &str, value: Value) -> Result<Self, ConfigError> {
+    fn from_value(env: &str, value: Value) -> Result<Self, ConfigError> {
         let settings = Settings::deserialize(&value)
             .map_err(|e| ConfigError::InvalidSetting(e.to_string()))?;
         if settings.action_timeout.is_nan() || settings.action_timeout <= 0.0 {

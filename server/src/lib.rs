@@ -10,6 +10,9 @@ mod socket;
 mod state;
 
 use axum::Router;
+use axum::handler::HandlerWithoutStateExt;
+use axum::http::{StatusCode, Uri};
+use axum::response::Html;
 use axum::routing::get;
 use hub::Hub;
 use ssrt_project::{Config, Project};
@@ -145,7 +148,25 @@ fn router(state: AppState, project: &Project) -> Router {
             .route(&format!("/{prefix}"), get(api::index))
             .route(&format!("/{prefix}/{{*path}}"), get(api::call));
     }
-    router
-        .fallback_service(ServeDir::new(project.root().join("public")))
-        .with_state(state)
+    let public =
+        ServeDir::new(project.root().join("public")).not_found_service(not_found.into_service());
+    router.fallback_service(public).with_state(state)
+}
+
+/// A 404 that tells a newcomer what this server does serve.
+async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
+    let path = api::escape_html(uri.path());
+    let hint = if uri.path() == "/" {
+        "There is no <code>public/index.html</code>. This version of ssrt serves the app's \
+         actions (WebSocket <code>/ws</code>, HTTP API <a href=\"/api\">/api</a>) and the files \
+         in <code>public/</code>; rendering <code>app/views/app.jade</code> comes with the \
+         asset pipeline."
+    } else {
+        "No such file in <code>public/</code>."
+    };
+    let body = format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>\
+         <body><h3>Not found: {path}</h3><p>{hint}</p></body></html>"
+    );
+    (StatusCode::NOT_FOUND, Html(body))
 }
