@@ -142,6 +142,10 @@ async fn the_module_system_serves_node_style_requires() {
         call(&app, "app.shared", Some(json!("darn it"))).await,
         Ok(json!("**** it"))
     );
+    assert_eq!(
+        call(&app, "app.modules", None).await,
+        Ok(json!({"cycle": "a-early/undefined then a-late", "cached": true}))
+    );
 }
 
 #[tokio::test]
