@@ -2,13 +2,14 @@
 # Installs what building and testing ssrt needs on a fresh Debian machine:
 #   - cmake + libsimde-dev: the QuickJS engine of deno_core builds WAMR with CMake
 #     against Debian's simde headers (see build/cmake-toolchain.cmake);
+#   - redis-server (and redis-cli): the tests start their own Redis servers;
 #   - the npm packages pinned in js/package-lock.json (CoffeeScript, Node
 #     built-in polyfills), which are embedded into the binary at build time.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake libsimde-dev)
+packages=(cmake libsimde-dev redis-server redis-tools)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

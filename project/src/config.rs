@@ -38,6 +38,8 @@ pub struct Config {
     pub value: Value,
     /// The keys ssrt reads, typed.
     pub settings: Settings,
+    /// Whether the app's own config files set `redis`: then it wants Redis.
+    pub redis_in_files: bool,
 }
 
 /// The configuration keys that ssrt itself acts on.
@@ -54,6 +56,18 @@ pub struct Settings {
     pub api: ApiSettings,
     /// **(ssrt)** seconds an action may take before its caller gets an error.
     pub action_timeout: f64,
+    /// **(ssrt)** `auto`, `redis` or `embedded`: where sessions and pub/sub live.
+    pub store: StoreSetting,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreSetting {
+    /// Redis when the app configures it, in production, or when it answers;
+    /// otherwise the embedded store.
+    Auto,
+    Redis,
+    Embedded,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,7 +132,8 @@ pub fn defaults() -> Value {
         "client": { "remote_prefix": null, "log": { "level": 2 } },
         "users": { "online": { "enabled": true, "mins": 2, "keep_historic": false } },
         "rtm": { "enabled": false },
-        "action_timeout": 30
+        "action_timeout": 30,
+        "store": "auto"
     })
 }
 
@@ -144,16 +159,18 @@ impl Config {
             root.join("config/app.json"),
             root.join("config/environments").join(format!("{env}.json")),
         ];
+        let mut redis_in_files = false;
         for path in files {
             if let Some(layer) = read_layer(&path)? {
+                redis_in_files |= layer.get("redis").is_some();
                 merge(&mut value, layer);
             }
         }
-        Self::from_value(env, value)
+        Self::from_value(env, value, redis_in_files)
     }
 
     /// Builds a config from an already merged value, checking the keys ssrt uses.
-    fn from_value(env: &str, value: Value) -> Result<Self, ConfigError> {
+    fn from_value(env: &str, value: Value, redis_in_files: bool) -> Result<Self, ConfigError> {
         let settings = Settings::deserialize(&value)
             .map_err(|e| ConfigError::InvalidSetting(e.to_string()))?;
         if settings.action_timeout.is_nan() || settings.action_timeout <= 0.0 {
@@ -165,6 +182,7 @@ impl Config {
             env: env.to_owned(),
             value,
             settings,
+            redis_in_files,
         })
     }
 
@@ -241,6 +259,20 @@ mod tests {
         assert_eq!(config.settings.api.prefix, "api");
         assert_eq!(config.settings.api.auth.basic.module(), None);
         assert_eq!(config.client()["log"]["level"], 2);
+        assert_eq!(config.settings.store, StoreSetting::Auto);
+        assert!(!config.redis_in_files);
+    }
+
+    #[test]
+    fn setting_redis_in_a_file_is_noticed() {
+        let dir = project(&[(
+            "config/environments/live.json",
+            r#"{"redis": {"port": 6380}}"#,
+        )]);
+        let config = Config::load(dir.path(), "live").unwrap();
+        assert!(config.redis_in_files);
+        assert_eq!(config.settings.redis.port, 6380);
+        assert_eq!(config.settings.redis.host, "127.0.0.1");
     }
 
     #[test]

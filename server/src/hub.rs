@@ -1,8 +1,9 @@
 //! Event fan-out to sockets, in Rust (never in JS): a broadcast channel every
-//! connection listens on, and a registry of users' connections.
+//! connection listens on, and a registry of users' connections. Events reach
+//! the hub from the store's pub/sub (see `pubsub.rs`), so that every instance
+//! sharing a Redis delivers them.
 
-use crate::protocol;
-use ssrt_runtime::{ActionError, Audience, Publication, Publisher};
+use ssrt_runtime::ActionError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{broadcast, mpsc};
@@ -87,16 +88,6 @@ impl Hub {
             for (_, sender) in users.get(user_id).into_iter().flatten() {
                 let _ = sender.send(Outbound::Frame(frame.clone()));
             }
-        }
-    }
-}
-
-impl Publisher for Hub {
-    fn publish(&self, publication: Publication) {
-        let frame: Arc<str> = protocol::event(&publication.event, &publication.params).into();
-        match publication.audience {
-            Audience::Broadcast => self.broadcast(frame),
-            Audience::Users(ids) => self.send_to_users(&ids, &frame),
         }
     }
 }

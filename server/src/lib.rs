@@ -6,6 +6,7 @@
 mod api;
 pub mod hub;
 pub mod protocol;
+mod pubsub;
 mod socket;
 mod state;
 
@@ -15,9 +16,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use axum::routing::get;
 use hub::Hub;
-use ssrt_project::{Config, Project};
+use ssrt_project::{Config, Project, StoreSetting};
 use ssrt_runtime::{AppOptions, Completed, Delivery, LoadSummary, StartError};
-use ssrt_store::{EmbeddedStore, Sessions, Store};
+use ssrt_store::{Sessions, Store, StoreChoice, StoreError};
 use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -37,6 +38,8 @@ pub enum ServerError {
     },
     #[error("the app's engine stopped during start-up")]
     EngineStopped,
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What start-up found, for the banner.
@@ -57,13 +60,21 @@ impl Server {
     /// Loads the app into its engine and binds the configured address.
     pub async fn start(project: Project, config: Config) -> Result<Self, ServerError> {
         let hub = Hub::new();
-        let store = Store::Embedded(EmbeddedStore::new());
+        let settings = &config.settings;
+        let store = Store::open(
+            store_choice(&config),
+            &settings.redis.host,
+            settings.redis.port,
+        )
+        .await?;
+        let prefix = settings.redis.key_prefix.clone();
+        pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
         let config = Arc::new(config);
         let options = AppOptions {
             cache_dir: Some(project.root().join(".ssrt/cache")),
             project: project.clone(),
             config: (*config).clone(),
-            publisher: Box::new(hub.clone()),
+            publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), &prefix)),
             delivery: Box::new(ReplyPump::spawn()),
         };
         let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
@@ -111,6 +122,18 @@ impl Server {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
+    }
+}
+
+/// Redis when the app asks for it (its config sets `redis`, or `store` says
+/// so) and in production; otherwise Redis if it answers, else embedded.
+fn store_choice(config: &Config) -> StoreChoice {
+    match config.settings.store {
+        StoreSetting::Redis => StoreChoice::Redis,
+        StoreSetting::Embedded => StoreChoice::Embedded,
+        StoreSetting::Auto => StoreChoice::Auto {
+            require_redis: config.redis_in_files || config.env == "production",
+        },
     }
 }
 

@@ -1,21 +1,46 @@
-//! The store behind sessions (and, later, pub/sub and the `R` global).
+//! The store behind sessions and pub/sub (and, later, the `R` global).
 //!
 //! [`Store`] is one interface with one implementation per backend, chosen at
-//! start-up. The embedded backend keeps Redis's data model (keys holding
-//! hashes) so that the same key layout (SPEC 6) works on either.
+//! start-up by [`Store::open`]. The embedded backend keeps Redis's data model
+//! (keys holding hashes, channels) so that the same key layout (SPEC 6) works
+//! on either.
 
 mod embedded;
+mod redis_store;
 pub mod session;
 
 pub use embedded::EmbeddedStore;
+pub use redis_store::RedisStore;
 pub use session::{SessionData, Sessions, is_valid_session_id};
 
 use std::collections::HashMap;
+use tokio::sync::mpsc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("store: {0}")]
     Backend(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// A message received on a pub/sub channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub channel: String,
+    pub payload: String,
+}
+
+/// Which store the app asked for (`"store"` in config, an ssrt addition).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChoice {
+    /// Redis when it answers; the embedded store otherwise, except where
+    /// `require_redis` says a missing Redis is an error.
+    Auto {
+        require_redis: bool,
+    },
+    Redis,
+    Embedded,
 }
 
 /// A store backend. An enum rather than a trait object: the set is closed and
@@ -23,13 +48,37 @@ pub enum StoreError {
 #[derive(Clone)]
 pub enum Store {
     Embedded(EmbeddedStore),
+    Redis(RedisStore),
 }
 
 impl Store {
+    /// Opens the store the app asked for.
+    pub async fn open(choice: StoreChoice, host: &str, port: u16) -> Result<Self, StoreError> {
+        if choice == StoreChoice::Embedded {
+            return Ok(Store::Embedded(EmbeddedStore::new()));
+        }
+        match RedisStore::connect(host, port).await {
+            Ok(redis) => Ok(Store::Redis(redis)),
+            Err(e) => match choice {
+                StoreChoice::Auto {
+                    require_redis: false,
+                } => {
+                    tracing::debug!("no Redis, using the embedded store: {e}");
+                    Ok(Store::Embedded(EmbeddedStore::new()))
+                }
+                _ => Err(StoreError::Unavailable(format!(
+                    "{e}. This app needs Redis (its config sets \"redis\", or SS_ENV is production); \
+                     start Redis, or set \"store\": \"embedded\" in the config to run on one machine without it"
+                ))),
+            },
+        }
+    }
+
     /// Which backend this is, for the start-up banner.
     pub fn describe(&self) -> String {
         match self {
-            Store::Embedded(_) => "embedded (in-process, single machine)".to_owned(),
+            Store::Embedded(_) => "embedded (in-process, single machine; no Redis)".to_owned(),
+            Store::Redis(redis) => format!("redis at {}", redis.address()),
         }
     }
 
@@ -37,6 +86,7 @@ impl Store {
     pub async fn hgetall(&self, key: &str) -> Result<HashMap<String, String>, StoreError> {
         match self {
             Store::Embedded(store) => Ok(store.hgetall(key)),
+            Store::Redis(store) => store.hgetall(key).await,
         }
     }
 
@@ -47,6 +97,30 @@ impl Store {
                 store.hset(key, fields);
                 Ok(())
             }
+            Store::Redis(store) => store.hset(key, fields).await,
+        }
+    }
+
+    /// Publishes `payload` on `channel` to every subscriber of every instance.
+    pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        match self {
+            Store::Embedded(store) => {
+                store.publish(channel, payload);
+                Ok(())
+            }
+            Store::Redis(store) => store.publish(channel, payload).await,
+        }
+    }
+
+    /// Messages on exact `channels` and on channels matching `prefix*` `patterns`.
+    pub async fn subscribe(
+        &self,
+        channels: &[String],
+        patterns: &[String],
+    ) -> Result<mpsc::UnboundedReceiver<Message>, StoreError> {
+        match self {
+            Store::Embedded(store) => Ok(store.subscribe(channels, patterns)),
+            Store::Redis(store) => store.subscribe(channels, patterns).await,
         }
     }
 }

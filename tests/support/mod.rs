@@ -52,6 +52,8 @@ pub struct Server {
     child: Child,
     pub port: u16,
     pub dir: tempfile::TempDir,
+    /// What ssrt printed up to and including the banner.
+    pub banner: String,
     output: mpsc::Receiver<String>,
 }
 
@@ -104,6 +106,7 @@ impl Server {
                 .and_then(|rest| rest.split([':', ' ']).nth(1))
                 .and_then(|port| port.parse().ok())
             {
+                seen.push(line);
                 break port;
             }
             seen.push(line);
@@ -112,6 +115,7 @@ impl Server {
             child,
             port,
             dir,
+            banner: seen.join("\n"),
             output,
         }
     }

@@ -1,0 +1,162 @@
+//! Several ssrt processes on one real Redis behave as one app (SPEC 6):
+//! sessions resume on any instance and events reach clients of every instance.
+
+mod support;
+
+use serde_json::json;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use support::{Client, Server, copy_fixture};
+
+/// A `redis-server` of our own on a free port, killed when dropped.
+struct Redis {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < support::PATIENCE,
+                "redis-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// An ssrt instance of the fixture app whose config points at this Redis.
+    fn ssrt(&self) -> Server {
+        let app = copy_fixture("basic");
+        let config = json!({
+            "hostname": "127.0.0.1",
+            "log": {"level": 1},
+            "redis": {"port": self.port}
+        });
+        std::fs::write(
+            app.path().join("config/environments/shared.json"),
+            config.to_string(),
+        )
+        .expect("write config");
+        Server::start_in(app, &[("SS_ENV", "shared")])
+    }
+
+    fn hgetall(&self, key: &str) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "hgetall", key])
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_banner_names_redis() {
+    let redis = Redis::start();
+    let server = redis.ssrt();
+    assert!(
+        server
+            .banner
+            .contains(&format!("store        redis at 127.0.0.1:{}", redis.port)),
+        "{}",
+        server.banner
+    );
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_instance_resumes_on_another() {
+    let redis = Redis::start();
+    let a = redis.ssrt();
+    let b = redis.ssrt();
+    let first = a.client().await;
+    let id = first.new_session_id().expect("a new session");
+    let stored = redis.hgetall(&format!("ss:session:{id}"));
+    assert!(stored.contains("created_at"), "{stored}");
+
+    let mut again = Client::connect(b.port, Some(&id)).await;
+    assert_eq!(
+        again.new_session_id(),
+        None,
+        "b resumed the session instead of making one"
+    );
+    let who = again.reply("app.whoami", json!(null)).await;
+    assert_eq!(who["id"], id.as_str());
+    assert_eq!(who["newly_created"], false);
+}
+
+#[tokio::test]
+async fn a_broadcast_from_one_instance_reaches_clients_of_every_instance() {
+    let redis = Redis::start();
+    let a = redis.ssrt();
+    let b = redis.ssrt();
+    let mut on_a = a.client().await;
+    let mut also_on_a = a.client().await;
+    let mut on_b = b.client().await;
+    let cb_id = on_b.send_call("app.shout", json!("to everyone")).await;
+    let event = json!({"type": "event", "event": "newMessage", "params": "to everyone"});
+    assert_eq!(on_a.next_frame().await, event);
+    assert_eq!(also_on_a.next_frame().await, event);
+    let mut frames = [on_b.next_frame().await, on_b.next_frame().await];
+    frames.sort_by_key(|f| f["type"].as_str().unwrap_or_default().to_owned());
+    assert_eq!(frames[0], event);
+    assert_eq!(frames[1]["cb_id"], cb_id.as_str());
+}
+
+#[test]
+fn production_without_redis_is_a_clear_start_up_error() {
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let closed_port = unused.local_addr().unwrap().port();
+    drop(unused);
+    let app = copy_fixture("basic");
+    let config = json!({"redis": {"port": closed_port}});
+    std::fs::write(
+        app.path().join("config/environments/production.json"),
+        config.to_string(),
+    )
+    .unwrap();
+    let output = support::ssrt()
+        .args(["start", "--port", "0"])
+        .current_dir(app.path())
+        .env("SS_ENV", "production")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let text = String::from_utf8_lossy(&output.stderr);
+    assert!(text.contains("This app needs Redis"), "{text}");
+    assert!(text.contains("\"store\": \"embedded\""), "{text}");
+}
