@@ -137,6 +137,31 @@ async fn a_broadcast_from_one_instance_reaches_clients_of_every_instance() {
     assert_eq!(frames[1]["cb_id"], cb_id.as_str());
 }
 
+#[tokio::test]
+async fn publish_user_on_one_instance_reaches_the_users_tabs_on_every_instance() {
+    let redis = Redis::start();
+    let a = redis.ssrt();
+    let b = redis.ssrt();
+    let mut tab_on_a = a.client().await;
+    let id = tab_on_a.new_session_id().expect("a new session");
+    let ok = tab_on_a
+        .reply(
+            "auth.login",
+            json!({"username": "tom", "password": "secret"}),
+        )
+        .await;
+    assert_eq!(ok, true);
+    // The login is stored in Redis, so the same session on b is logged in too.
+    let mut tab_on_b = Client::connect(b.port, Some(&id)).await;
+    assert_eq!(tab_on_b.reply("auth.user", json!(null)).await, "tom21");
+
+    let mut sender_on_b = b.client().await;
+    assert_eq!(sender_on_b.reply("auth.notify", json!("tom21")).await, true);
+    let event = json!({"type": "event", "event": "private", "params": "for tom21"});
+    assert_eq!(tab_on_a.next_frame().await, event);
+    assert_eq!(tab_on_b.next_frame().await, event);
+}
+
 #[test]
 fn production_without_redis_is_a_clear_start_up_error() {
     let unused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -108,10 +108,71 @@
   /** The session of each open connection, by the connection's number. */
   const sessionsByConnection = new Map();
 
+  /** Sessions of HTTP API calls, which are never stored. */
+  const ephemeral = new WeakSet();
+
+  /** Calls an app callback later, reporting what it throws instead of failing. */
+  function later(callback, ...args) {
+    if (typeof callback !== "function") return;
+    queueMicrotask(() => {
+      try {
+        callback(...args);
+      } catch (error) {
+        internal.reportError(error, "a session callback");
+      }
+    });
+  }
+
+  /** Stores one field of a session, then calls `callback(true|false)`. */
+  function persist(session, field, value, callback) {
+    if (ephemeral.has(session)) {
+      later(callback, true);
+      return;
+    }
+    ops.op_session_set(session.id, field, value).then(
+      () => later(callback, true),
+      (error) => {
+        console.error(`Cannot store session ${session.id}: ${error.message}`);
+        later(callback, false);
+      },
+    );
+  }
+
   /** Methods every `@session` shares (one copy, not one per session). */
   const SessionMethods = {
     loggedIn() {
       return this.user_id !== null && this.user_id !== undefined && this.user_id !== "";
+    },
+    /** Stores `attributes`, so any instance resuming the session sees them. */
+    save(callback) {
+      persist(this, "attributes", JSON.stringify(this.attributes ?? {}), callback);
+    },
+    /** Logs the session in as `userId`: every tab now gets that user's events. */
+    setUserId(userId, callback) {
+      this.user_id = userId === null || userId === undefined ? null : String(userId);
+      if (!ephemeral.has(this)) ops.op_session_user_changed(this.id, this.user_id ?? "");
+      persist(this, "user_id", this.user_id ?? "", callback);
+    },
+    logout(callback) {
+      this.setUserId(null, callback);
+    },
+    /**
+     * Asks the module `moduleName` (normally in lib/server) whether `params`
+     * log a user in: its `exports.authenticate(params, cb)` answers
+     * `{success, user_id, …}`; on success the session is logged in.
+     */
+    authenticate(moduleName, params, callback) {
+      const auth = internal.require(moduleName, $SS.root + "/app/server/index");
+      if (!auth || typeof auth.authenticate !== "function") {
+        throw new Error(`The module '${moduleName}' has no exports.authenticate function`);
+      }
+      auth.authenticate(params, (reply) => {
+        if (reply && reply.success) {
+          this.setUserId(reply.user_id ?? null, () => later(callback, reply));
+        } else {
+          later(callback, reply);
+        }
+      });
     },
   };
 
@@ -244,9 +305,11 @@
     const hasParams = paramsJson !== undefined;
     checkArity(found.action, found.name, hasParams);
     const user = session.user ?? null;
-    // Compatibility: the original left the latest session on the actions object.
-    found.owner.session = session;
-    found.owner.user = user;
+    // Compatibility: the original left the latest session on the actions
+    // object; an action that is itself called `session` or `user` wins.
+    const owner = found.owner;
+    if (typeof owner.session !== "function") owner.session = session;
+    if (typeof owner.user !== "function") owner.user = user;
     const self = new found.Context(session, user);
     let answered = false;
     const callback = (value) => {
@@ -299,6 +362,7 @@
     try {
       const found = route(method);
       const session = makeSession(JSON.parse(sessionJson));
+      ephemeral.add(session);
       if (!found.file.authenticate) {
         invoke(callId, found, paramsJson, session);
         return;

@@ -7,10 +7,12 @@ pub mod dispatch;
 pub mod files;
 pub mod process;
 pub mod publish;
+pub mod sessions;
 
 pub use cache::CompileCache;
 pub use dispatch::{ActionError, CallTable, Completed, Responder};
 pub use publish::{Audience, Publication, Publisher, PublisherSlot};
+pub use sessions::{LoginListener, LoginListenerSlot};
 
 deno_core::extension!(
     ssrt_ops,
@@ -30,11 +32,14 @@ deno_core::extension!(
         process::op_process_pid,
         process::op_ssrt_version,
         publish::op_publish,
+        sessions::op_session_set,
+        sessions::op_session_user_changed,
     ],
 );
 
 /// The ops extension for a new engine. Its state ([`CallTable`],
-/// [`CompileCache`], a [`Publisher`]) is put into the `OpState` by the host.
+/// [`CompileCache`], a [`Publisher`], the [`ssrt_store::Sessions`] and a
+/// [`LoginListener`]) is put into the `OpState` by the host.
 pub fn extension() -> deno_core::Extension {
     ssrt_ops::init()
 }

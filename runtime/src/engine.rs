@@ -5,7 +5,9 @@
 //! and V8), so the same code builds with either feature.
 
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
-use ssrt_ops::{ActionError, CallTable, CompileCache, Completed, PublisherSlot, Responder};
+use ssrt_ops::{
+    ActionError, CallTable, CompileCache, Completed, LoginListenerSlot, PublisherSlot, Responder,
+};
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -37,13 +39,18 @@ pub struct Engine {
     entry: Entrypoints,
 }
 
+/// What the ops keep in the engine's `OpState`.
+pub struct EngineState {
+    pub calls: CallTable,
+    pub cache: CompileCache,
+    pub publisher: PublisherSlot,
+    pub sessions: ssrt_store::Sessions,
+    pub logins: LoginListenerSlot,
+}
+
 impl Engine {
     /// A bootstrapped engine: Node globals, `require`, `$SS`; no app yet.
-    pub fn new(
-        cache: CompileCache,
-        calls: CallTable,
-        publisher: PublisherSlot,
-    ) -> Result<Self, String> {
+    pub fn new(engine_state: EngineState) -> Result<Self, String> {
         let mut runtime = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![ssrt_ops::extension()],
             ..Default::default()
@@ -52,9 +59,11 @@ impl Engine {
         {
             let state = runtime.op_state();
             let mut state = state.borrow_mut();
-            state.put(cache);
-            state.put(calls);
-            state.put(publisher);
+            state.put(engine_state.calls);
+            state.put(engine_state.cache);
+            state.put(engine_state.publisher);
+            state.put(engine_state.sessions);
+            state.put(engine_state.logins);
         }
         for (name, source) in ssrt_js::BOOTSTRAP {
             runtime

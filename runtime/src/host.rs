@@ -1,9 +1,12 @@
 //! The engine thread and the handle the server holds to it.
 
-use crate::engine::Engine;
+use crate::engine::{Engine, EngineState};
 use crate::manifest::Manifest;
 use crate::{Call, CallOrigin, Delivery};
-use ssrt_ops::{ActionError, CallTable, CompileCache, Publisher, PublisherSlot};
+use ssrt_ops::{
+    ActionError, CallTable, CompileCache, LoginListener, LoginListenerSlot, Publisher,
+    PublisherSlot,
+};
 use ssrt_project::{Config, LayoutError, Project};
 use std::future::poll_fn;
 use std::path::PathBuf;
@@ -26,6 +29,10 @@ pub struct AppOptions {
     pub publisher: Box<dyn Publisher>,
     /// Hands answered calls to their responders, once per engine turn.
     pub delivery: Box<dyn Delivery>,
+    /// Where `@session.save()` and `setUserId` store sessions.
+    pub sessions: ssrt_store::Sessions,
+    /// Told when a session logs in or out.
+    pub logins: Box<dyn LoginListener>,
 }
 
 /// What a successful start loaded.
@@ -115,11 +122,15 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                     return;
                 }
             };
-            let calls = CallTable::new(timeout);
-            let cache = CompileCache::new(options.cache_dir);
-            let publisher = PublisherSlot(options.publisher);
             let mut delivery = options.delivery;
-            let mut engine = match Engine::new(cache, calls, publisher) {
+            let state = EngineState {
+                calls: CallTable::new(timeout),
+                cache: CompileCache::new(options.cache_dir),
+                publisher: PublisherSlot(options.publisher),
+                sessions: options.sessions,
+                logins: LoginListenerSlot(options.logins),
+            };
+            let mut engine = match Engine::new(state) {
                 Ok(engine) => engine,
                 Err(e) => {
                     let _ = ready_tx.send(Err(StartError::Engine(e)));

@@ -8,7 +8,9 @@ mod host;
 mod manifest;
 
 pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
-pub use ssrt_ops::{ActionError, Audience, Completed, Publication, Publisher, Responder};
+pub use ssrt_ops::{
+    ActionError, Audience, Completed, LoginListener, Publication, Publisher, Responder,
+};
 
 /// How answered calls reach their responders. The engine thread hands over
 /// every call answered in one turn at once, so a network thread can be woken

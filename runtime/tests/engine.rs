@@ -22,6 +22,12 @@ impl Publisher for Recorder {
     }
 }
 
+/// Nobody listens for logins here: no sockets to move between users.
+struct NoLogins;
+impl ssrt_runtime::LoginListener for NoLogins {
+    fn user_changed(&self, _: &str, _: Option<&str>) {}
+}
+
 struct Reply(oneshot::Sender<Result<String, ActionError>>);
 impl Responder for Reply {
     fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
@@ -38,10 +44,12 @@ fn start() -> (AppHandle, Recorder) {
         config,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
+        sessions: ssrt_store::Sessions::new(ssrt_store::Store::Embedded(Default::default()), "ss"),
+        logins: Box::new(NoLogins),
         publisher: Box::new(recorder.clone()),
     })
     .unwrap();
-    assert_eq!(summary.server_files, 4);
+    assert_eq!(summary.server_files, 5);
     assert_eq!(summary.shared_files, 1);
     app.attach_session(
         1,

@@ -16,6 +16,12 @@ use tokio::sync::mpsc;
 const IN_FLIGHT: usize = 256;
 
 struct NoPublisher;
+
+/// Nobody listens for logins here: no sockets to move between users.
+struct NoLogins;
+impl ssrt_runtime::LoginListener for NoLogins {
+    fn user_changed(&self, _: &str, _: Option<&str>) {}
+}
 impl ssrt_runtime::Publisher for NoPublisher {
     fn publish(&self, _: Publication) {}
 }
@@ -44,6 +50,8 @@ fn start_app() -> AppHandle {
         config,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
+        sessions: ssrt_store::Sessions::new(ssrt_store::Store::Embedded(Default::default()), "ss"),
+        logins: Box::new(NoLogins),
         publisher: Box::new(NoPublisher),
     })
     .expect("the fixture app starts");

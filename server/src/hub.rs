@@ -3,7 +3,7 @@
 //! the hub from the store's pub/sub (see `pubsub.rs`), so that every instance
 //! sharing a Redis delivers them.
 
-use ssrt_runtime::ActionError;
+use ssrt_runtime::{ActionError, LoginListener};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{broadcast, mpsc};
@@ -28,14 +28,38 @@ pub struct Answer {
 
 pub type ConnectionSender = mpsc::UnboundedSender<Outbound>;
 
-/// Each logged-in user's open connections, by connection id.
-type UserConnections = HashMap<String, Vec<(u32, ConnectionSender)>>;
+/// The connections of this instance, by session and by logged-in user.
+#[derive(Default)]
+struct Registry {
+    connections: HashMap<u32, Registered>,
+    by_session: HashMap<String, Vec<u32>>,
+    by_user: HashMap<String, Vec<u32>>,
+}
 
-/// The fan-out point shared by every connection and the engine's publisher.
+struct Registered {
+    session_id: String,
+    user_id: Option<String>,
+    sender: ConnectionSender,
+}
+
+fn index_add(index: &mut HashMap<String, Vec<u32>>, key: &str, connection: u32) {
+    index.entry(key.to_owned()).or_default().push(connection);
+}
+
+fn index_remove(index: &mut HashMap<String, Vec<u32>>, key: &str, connection: u32) {
+    if let Some(list) = index.get_mut(key) {
+        list.retain(|id| *id != connection);
+        if list.is_empty() {
+            index.remove(key);
+        }
+    }
+}
+
+/// The fan-out point shared by every connection and the pub/sub subscriber.
 #[derive(Clone)]
 pub struct Hub {
     broadcasts: broadcast::Sender<Arc<str>>,
-    users: Arc<Mutex<UserConnections>>,
+    registry: Arc<Mutex<Registry>>,
 }
 
 impl Default for Hub {
@@ -48,8 +72,12 @@ impl Hub {
     pub fn new() -> Self {
         Self {
             broadcasts: broadcast::channel(BROADCAST_BACKLOG).0,
-            users: Arc::default(),
+            registry: Arc::default(),
         }
+    }
+
+    fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
@@ -62,32 +90,111 @@ impl Hub {
         let _ = self.broadcasts.send(frame);
     }
 
-    /// Routes events for `user_id` to a connection (every tab gets them).
-    pub fn add_user_connection(&self, user_id: &str, connection: u32, sender: ConnectionSender) {
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        users
-            .entry(user_id.to_owned())
-            .or_default()
-            .push((connection, sender));
+    /// Registers an open connection with its session and, if logged in, user.
+    pub fn add_connection(
+        &self,
+        connection: u32,
+        session_id: &str,
+        user_id: Option<&str>,
+        sender: ConnectionSender,
+    ) {
+        let mut registry = self.registry();
+        index_add(&mut registry.by_session, session_id, connection);
+        if let Some(user_id) = user_id {
+            index_add(&mut registry.by_user, user_id, connection);
+        }
+        registry.connections.insert(
+            connection,
+            Registered {
+                session_id: session_id.to_owned(),
+                user_id: user_id.map(str::to_owned),
+                sender,
+            },
+        );
     }
 
-    pub fn remove_connection(&self, user_id: &str, connection: u32) {
-        let mut users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(list) = users.get_mut(user_id) {
-            list.retain(|(id, _)| *id != connection);
-            if list.is_empty() {
-                users.remove(user_id);
+    pub fn remove_connection(&self, connection: u32) {
+        let mut registry = self.registry();
+        let Some(gone) = registry.connections.remove(&connection) else {
+            return;
+        };
+        index_remove(&mut registry.by_session, &gone.session_id, connection);
+        if let Some(user_id) = &gone.user_id {
+            index_remove(&mut registry.by_user, user_id, connection);
+        }
+    }
+
+    /// A session logged in or out: its connections (every tab) now get the
+    /// events of `user_id`, or no user's.
+    pub fn set_session_user(&self, session_id: &str, user_id: Option<&str>) {
+        let mut registry = self.registry();
+        let connections = registry
+            .by_session
+            .get(session_id)
+            .cloned()
+            .unwrap_or_default();
+        for connection in connections {
+            let Some(entry) = registry.connections.get_mut(&connection) else {
+                continue;
+            };
+            let old = std::mem::replace(&mut entry.user_id, user_id.map(str::to_owned));
+            if let Some(old) = old {
+                index_remove(&mut registry.by_user, &old, connection);
+            }
+            if let Some(user_id) = user_id {
+                index_add(&mut registry.by_user, user_id, connection);
             }
         }
     }
 
     /// Sends an event frame to every connection of these users on this instance.
     pub fn send_to_users(&self, user_ids: &[String], frame: &Arc<str>) {
-        let users = self.users.lock().unwrap_or_else(PoisonError::into_inner);
+        let registry = self.registry();
         for user_id in user_ids {
-            for (_, sender) in users.get(user_id).into_iter().flatten() {
-                let _ = sender.send(Outbound::Frame(frame.clone()));
+            for connection in registry.by_user.get(user_id).into_iter().flatten() {
+                if let Some(entry) = registry.connections.get(connection) {
+                    let _ = entry.sender.send(Outbound::Frame(frame.clone()));
+                }
             }
         }
+    }
+}
+
+impl LoginListener for Hub {
+    fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
+        self.set_session_user(session_id, user_id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frames(rx: &mut mpsc::UnboundedReceiver<Outbound>) -> usize {
+        std::iter::from_fn(|| rx.try_recv().ok()).count()
+    }
+
+    #[test]
+    fn user_events_follow_a_session_through_login_and_logout() {
+        let hub = Hub::new();
+        let (tab1, mut rx1) = mpsc::unbounded_channel();
+        let (tab2, mut rx2) = mpsc::unbounded_channel();
+        hub.add_connection(1, "s", None, tab1);
+        hub.add_connection(2, "s", None, tab2);
+        let frame: Arc<str> = "{}".into();
+        hub.send_to_users(&["u".into()], &frame);
+        assert_eq!((frames(&mut rx1), frames(&mut rx2)), (0, 0));
+
+        hub.set_session_user("s", Some("u"));
+        hub.send_to_users(&["u".into()], &frame);
+        assert_eq!((frames(&mut rx1), frames(&mut rx2)), (1, 1));
+
+        hub.remove_connection(2);
+        hub.send_to_users(&["u".into()], &frame);
+        assert_eq!((frames(&mut rx1), frames(&mut rx2)), (1, 0));
+
+        hub.set_session_user("s", None);
+        hub.send_to_users(&["u".into()], &frame);
+        assert_eq!(frames(&mut rx1), 0);
     }
 }

@@ -69,6 +69,7 @@ impl Server {
         .await?;
         let prefix = settings.redis.key_prefix.clone();
         pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
+        let sessions = Sessions::new(store.clone(), &prefix);
         let config = Arc::new(config);
         let options = AppOptions {
             cache_dir: Some(project.root().join(".ssrt/cache")),
@@ -76,6 +77,8 @@ impl Server {
             config: (*config).clone(),
             publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), &prefix)),
             delivery: Box::new(ReplyPump::spawn()),
+            sessions: sessions.clone(),
+            logins: Box::new(hub.clone()),
         };
         let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
             .await
@@ -97,7 +100,7 @@ impl Server {
             .map_err(|source| ServerError::Bind { address, source })?;
         let state = AppState {
             app,
-            sessions: Sessions::new(store.clone(), &settings.redis.key_prefix),
+            sessions,
             hub,
             client_config: config.client().to_string().into(),
             actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),

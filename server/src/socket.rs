@@ -66,11 +66,12 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
     let events = state.hub.subscribe();
     let (sender, outbound) = mpsc::unbounded_channel();
     state.app.attach_session(connection, session.to_json());
-    if let Some(user_id) = &session.user_id {
-        state
-            .hub
-            .add_user_connection(user_id, connection, sender.clone());
-    }
+    state.hub.add_connection(
+        connection,
+        &session.id,
+        session.user_id.as_deref(),
+        sender.clone(),
+    );
     if send_hello(&mut socket, &state, &session).await.is_ok() {
         let link = Link {
             state: &state,
@@ -79,9 +80,7 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
         };
         link.run(socket, outbound, events).await;
     }
-    if let Some(user_id) = &session.user_id {
-        state.hub.remove_connection(user_id, connection);
-    }
+    state.hub.remove_connection(connection);
     state.app.detach_session(connection);
 }
 

@@ -75,6 +75,11 @@ impl Sessions {
         format!("{}:session:{id}", self.prefix)
     }
 
+    /// Stores one field of a session (`attributes` as JSON, `user_id`).
+    pub async fn set_field(&self, id: &str, field: &str, value: &str) -> Result<(), StoreError> {
+        self.store.hset(&self.key(id), &[(field, value)]).await
+    }
+
     /// The session for a `session_id` cookie: the stored one when the cookie
     /// names one, otherwise a new, stored session.
     pub async fn resume_or_create(&self, cookie: Option<&str>) -> Result<SessionData, StoreError> {

@@ -220,6 +220,13 @@ impl Client {
         }
     }
 
+    /// Fails if any frame arrives within `quiet`: for "nobody else got it" checks.
+    pub async fn expect_silence(&mut self, quiet: Duration) {
+        if let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, self.ws.next()).await {
+            panic!("expected no frame, got {message:?}");
+        }
+    }
+
     /// Sends a call and returns its cb_id.
     pub async fn send_call(&mut self, method: &str, params: Value) -> String {
         let cb_id = self.next_cb.to_string();
