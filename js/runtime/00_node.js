@@ -24,6 +24,18 @@
     ops.op_console_write(true, `Uncaught exception in ${where}: ${internal.describeError(error)}\n`);
   };
 
+  /** Calls an app callback on a later tick, reporting what it throws. */
+  internal.later = (callback, ...args) => {
+    if (typeof callback !== "function") return;
+    queueMicrotask(() => {
+      try {
+        callback(...args);
+      } catch (error) {
+        internal.reportError(error, callback.name || "a callback");
+      }
+    });
+  };
+
   function guarded(callback, args, where) {
     if (typeof callback !== "function") {
       throw new TypeError(`The "callback" argument must be a function (${where})`);

@@ -4,7 +4,7 @@
 "use strict";
 ((globalThis) => {
   const internal = globalThis.__ssrt;
-  const { ops } = internal;
+  const { ops, later } = internal;
 
   const $SS = {
     version: ops.op_ssrt_version(),
@@ -110,18 +110,6 @@
 
   /** Sessions of HTTP API calls, which are never stored. */
   const ephemeral = new WeakSet();
-
-  /** Calls an app callback later, reporting what it throws instead of failing. */
-  function later(callback, ...args) {
-    if (typeof callback !== "function") return;
-    queueMicrotask(() => {
-      try {
-        callback(...args);
-      } catch (error) {
-        internal.reportError(error, "a session callback");
-      }
-    });
-  }
 
   /** Stores one field of a session, then calls `callback(true|false)`. */
   function persist(session, field, value, callback) {

@@ -1,8 +1,8 @@
 //! The JavaScript that ships inside the ssrt binary.
 //!
 //! * [`BOOTSTRAP`]: ssrt's own engine bootstrap (`runtime/*.js`), run in order
-//!   when an engine starts: Node-style globals, the CommonJS module system, and
-//!   `$SS` with action dispatch.
+//!   when an engine starts: Node-style globals, the CommonJS module system,
+//!   `$SS` with action dispatch, and the `R` Redis client.
 //! * [`npm_file`]: files of the npm packages pinned in `package-lock.json`
 //!   (the CoffeeScript compiler, Node built-in polyfills), which the module
 //!   system reads as if they sat in a `node_modules` folder.
@@ -18,6 +18,10 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
         include_str!("../runtime/01_require.js"),
     ),
     ("ssrt:runtime/02_ss.js", include_str!("../runtime/02_ss.js")),
+    (
+        "ssrt:runtime/03_redis.js",
+        include_str!("../runtime/03_redis.js"),
+    ),
 ];
 
 /// The npm lock file the embedded packages were installed from; compile caches

@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod files;
 pub mod process;
 pub mod publish;
+pub mod redis;
 pub mod sessions;
 
 pub use cache::CompileCache;
@@ -32,6 +33,8 @@ deno_core::extension!(
         process::op_process_pid,
         process::op_ssrt_version,
         publish::op_publish,
+        redis::op_store_command,
+        redis::op_store_transaction,
         sessions::op_session_set,
         sessions::op_session_user_changed,
     ],

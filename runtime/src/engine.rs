@@ -45,6 +45,7 @@ pub struct EngineState {
     pub cache: CompileCache,
     pub publisher: PublisherSlot,
     pub sessions: ssrt_store::Sessions,
+    pub store: ssrt_store::Store,
     pub logins: LoginListenerSlot,
 }
 
@@ -63,6 +64,7 @@ impl Engine {
             state.put(engine_state.cache);
             state.put(engine_state.publisher);
             state.put(engine_state.sessions);
+            state.put(engine_state.store);
             state.put(engine_state.logins);
         }
         for (name, source) in ssrt_js::BOOTSTRAP {

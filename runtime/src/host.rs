@@ -29,8 +29,8 @@ pub struct AppOptions {
     pub publisher: Box<dyn Publisher>,
     /// Hands answered calls to their responders, once per engine turn.
     pub delivery: Box<dyn Delivery>,
-    /// Where `@session.save()` and `setUserId` store sessions.
-    pub sessions: ssrt_store::Sessions,
+    /// Where sessions are stored and where the `R` global sends commands.
+    pub store: ssrt_store::Store,
     /// Told when a session logs in or out.
     pub logins: Box<dyn LoginListener>,
 }
@@ -127,7 +127,11 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                 calls: CallTable::new(timeout),
                 cache: CompileCache::new(options.cache_dir),
                 publisher: PublisherSlot(options.publisher),
-                sessions: options.sessions,
+                sessions: ssrt_store::Sessions::new(
+                    options.store.clone(),
+                    &options.config.settings.redis.key_prefix,
+                ),
+                store: options.store,
                 logins: LoginListenerSlot(options.logins),
             };
             let mut engine = match Engine::new(state) {

@@ -44,12 +44,12 @@ fn start() -> (AppHandle, Recorder) {
         config,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
-        sessions: ssrt_store::Sessions::new(ssrt_store::Store::Embedded(Default::default()), "ss"),
+        store: ssrt_store::Store::Embedded(Default::default()),
         logins: Box::new(NoLogins),
         publisher: Box::new(recorder.clone()),
     })
     .unwrap();
-    assert_eq!(summary.server_files, 5);
+    assert_eq!(summary.server_files, 6);
     assert_eq!(summary.shared_files, 1);
     app.attach_session(
         1,

@@ -50,7 +50,7 @@ fn start_app() -> AppHandle {
         config,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
-        sessions: ssrt_store::Sessions::new(ssrt_store::Store::Embedded(Default::default()), "ss"),
+        store: ssrt_store::Store::Embedded(Default::default()),
         logins: Box::new(NoLogins),
         publisher: Box::new(NoPublisher),
     })

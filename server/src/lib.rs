@@ -77,7 +77,7 @@ impl Server {
             config: (*config).clone(),
             publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), &prefix)),
             delivery: Box::new(ReplyPump::spawn()),
-            sessions: sessions.clone(),
+            store: store.clone(),
             logins: Box::new(hub.clone()),
         };
         let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))

@@ -2,6 +2,8 @@
 //! with no Redis.
 
 use crate::Message;
+use crate::commands::Keyspace;
+use crate::reply::Reply;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{broadcast, mpsc};
@@ -9,9 +11,10 @@ use tokio::sync::{broadcast, mpsc};
 /// Messages a slow subscriber may fall behind by before it misses some.
 const PUBSUB_BACKLOG: usize = 1024;
 
+/// The numbered databases (`SELECT n`), created on first use.
 #[derive(Default)]
 struct Data {
-    hashes: HashMap<String, HashMap<String, String>>,
+    databases: HashMap<u32, Keyspace>,
 }
 
 /// Cheap to clone; clones share the data.
@@ -42,17 +45,27 @@ impl EmbeddedStore {
         f(&mut data)
     }
 
-    pub fn hgetall(&self, key: &str) -> HashMap<String, String> {
-        self.with(|data| data.hashes.get(key).cloned().unwrap_or_default())
+    /// Runs `commands` with the data locked throughout, so nothing interleaves.
+    pub fn transaction(&self, db: u32, commands: &[Vec<String>]) -> Vec<Result<Reply, String>> {
+        self.with(|data| {
+            let keyspace = data.databases.entry(db).or_default();
+            commands.iter().map(|args| keyspace.execute(args)).collect()
+        })
     }
 
-    pub fn hset(&self, key: &str, fields: &[(&str, &str)]) {
-        self.with(|data| {
-            let hash = data.hashes.entry(key.to_owned()).or_default();
-            for (field, value) in fields {
-                hash.insert((*field).to_owned(), (*value).to_owned());
-            }
-        })
+    /// Runs one command against database `db`.
+    pub fn command(&self, db: u32, args: &[String]) -> Result<Reply, String> {
+        if args
+            .first()
+            .is_some_and(|name| name.eq_ignore_ascii_case("PUBLISH"))
+        {
+            let [_, channel, payload] = args else {
+                return Err("ERR wrong number of arguments for 'publish' command".to_owned());
+            };
+            self.publish(channel, payload);
+            return Ok(Reply::Int(self.pubsub.receiver_count() as i64));
+        }
+        self.with(|data| data.databases.entry(db).or_default().execute(args))
     }
 
     pub fn publish(&self, channel: &str, payload: &str) {

@@ -5,12 +5,15 @@
 //! (keys holding hashes, channels) so that the same key layout (SPEC 6) works
 //! on either.
 
+mod commands;
 mod embedded;
 mod redis_store;
+mod reply;
 pub mod session;
 
 pub use embedded::EmbeddedStore;
 pub use redis_store::RedisStore;
+pub use reply::Reply;
 pub use session::{SessionData, Sessions, is_valid_session_id};
 
 use std::collections::HashMap;
@@ -22,7 +25,13 @@ pub enum StoreError {
     Backend(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The command itself was refused (`WRONGTYPE …`, `ERR …`), as Redis says.
+    #[error("{0}")]
+    Command(String),
 }
+
+/// Commands that would turn a shared connection into a subscriber.
+const SUBSCRIBING: [&str; 4] = ["SUBSCRIBE", "PSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE"];
 
 /// A message received on a pub/sub channel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +57,8 @@ pub enum StoreChoice {
 #[derive(Clone)]
 pub enum Store {
     Embedded(EmbeddedStore),
-    Redis(RedisStore),
+    /// Shared: a Redis store holds several connections.
+    Redis(std::sync::Arc<RedisStore>),
 }
 
 impl Store {
@@ -58,7 +68,7 @@ impl Store {
             return Ok(Store::Embedded(EmbeddedStore::new()));
         }
         match RedisStore::connect(host, port).await {
-            Ok(redis) => Ok(Store::Redis(redis)),
+            Ok(redis) => Ok(Store::Redis(std::sync::Arc::new(redis))),
             Err(e) => match choice {
                 StoreChoice::Auto {
                     require_redis: false,
@@ -82,23 +92,63 @@ impl Store {
         }
     }
 
+    /// Runs any command (`args[0]` is its name) against database `db`.
+    pub async fn command(&self, db: u32, args: &[String]) -> Result<Reply, StoreError> {
+        if args
+            .first()
+            .is_some_and(|name| SUBSCRIBING.iter().any(|s| name.eq_ignore_ascii_case(s)))
+        {
+            return Err(StoreError::Command(
+                "ERR subscribing through R is not supported: use $SS.publish on the server and $SS.events in the browser"
+                    .to_owned(),
+            ));
+        }
+        match self {
+            Store::Embedded(store) => store.command(db, args).map_err(StoreError::Command),
+            Store::Redis(store) => store.command(db, args).await,
+        }
+    }
+
+    /// Runs `commands` as one transaction (`MULTI`…`EXEC`); each command gets
+    /// its own reply or error, as `EXEC` reports them.
+    pub async fn transaction(
+        &self,
+        db: u32,
+        commands: &[Vec<String>],
+    ) -> Result<Vec<Result<Reply, String>>, StoreError> {
+        match self {
+            Store::Embedded(store) => Ok(store.transaction(db, commands)),
+            Store::Redis(store) => store.transaction(db, commands).await,
+        }
+    }
+
     /// All fields of the hash at `key`; empty when there is none.
     pub async fn hgetall(&self, key: &str) -> Result<HashMap<String, String>, StoreError> {
-        match self {
-            Store::Embedded(store) => Ok(store.hgetall(key)),
-            Store::Redis(store) => store.hgetall(key).await,
-        }
+        let reply = self
+            .command(0, &["HGETALL".to_owned(), key.to_owned()])
+            .await?;
+        let Reply::Array(items) = reply else {
+            return Ok(HashMap::new());
+        };
+        let text = |r: &Reply| match r {
+            Reply::Text(t) => t.clone(),
+            other => other.to_json().to_string(),
+        };
+        Ok(items
+            .chunks(2)
+            .filter(|pair| pair.len() == 2)
+            .map(|pair| (text(&pair[0]), text(&pair[1])))
+            .collect())
     }
 
     /// Sets fields of the hash at `key`, creating it if needed.
     pub async fn hset(&self, key: &str, fields: &[(&str, &str)]) -> Result<(), StoreError> {
-        match self {
-            Store::Embedded(store) => {
-                store.hset(key, fields);
-                Ok(())
-            }
-            Store::Redis(store) => store.hset(key, fields).await,
+        let mut args = vec!["HSET".to_owned(), key.to_owned()];
+        for (field, value) in fields {
+            args.push((*field).to_owned());
+            args.push((*value).to_owned());
         }
+        self.command(0, &args).await.map(drop)
     }
 
     /// Publishes `payload` on `channel` to every subscriber of every instance.

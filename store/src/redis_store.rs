@@ -2,12 +2,13 @@
 //! pub/sub, both through `redis`'s `ConnectionManager`, which reconnects by
 //! itself and (over RESP3) resubscribes after Redis comes back.
 
-use crate::{Message, StoreError};
+use crate::{Message, Reply, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, PushKind, Value};
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::{Mutex, mpsc};
 
 /// How long connecting or a single command may take before it is an error.
 const TIMEOUT: Duration = Duration::from_secs(2);
@@ -16,6 +17,10 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 pub struct RedisStore {
     client: redis::Client,
     commands: ConnectionManager,
+    /// Connections to databases other than 0 (`R.select(n)`), opened on first use.
+    other_databases: Arc<Mutex<HashMap<u32, ConnectionManager>>>,
+    host: String,
+    port: u16,
     address: String,
 }
 
@@ -45,24 +50,74 @@ impl RedisStore {
         Ok(Self {
             client,
             commands,
+            other_databases: Arc::default(),
+            host: host.to_owned(),
+            port,
             address,
         })
     }
 
+    async fn connection(&self, db: u32) -> Result<ConnectionManager, StoreError> {
+        if db == 0 {
+            return Ok(self.commands.clone());
+        }
+        let mut others = self.other_databases.lock().await;
+        if let Some(connection) = others.get(&db) {
+            return Ok(connection.clone());
+        }
+        let url = format!("redis://{}:{}/{db}?protocol=resp3", self.host, self.port);
+        let client = redis::Client::open(url).map_err(backend)?;
+        let connection = ConnectionManager::new_with_config(client, config())
+            .await
+            .map_err(backend)?;
+        others.insert(db, connection.clone());
+        Ok(connection)
+    }
+
+    /// `MULTI` … `EXEC` through a pipeline.
+    pub async fn transaction(
+        &self,
+        db: u32,
+        commands: &[Vec<String>],
+    ) -> Result<Vec<Result<Reply, String>>, StoreError> {
+        let mut pipe = redis::pipe();
+        pipe.atomic();
+        for args in commands {
+            let Some((name, rest)) = args.split_first() else {
+                return Err(StoreError::Command("ERR empty command".to_owned()));
+            };
+            pipe.cmd(name).arg(rest);
+        }
+        let mut connection = self.connection(db).await?;
+        let values: Vec<Value> =
+            pipe.query_async(&mut connection)
+                .await
+                .map_err(|e| match e.code() {
+                    Some(_) => StoreError::Command(e.to_string()),
+                    None => backend(e),
+                })?;
+        Ok(values.into_iter().map(Reply::from_redis).collect())
+    }
+
+    /// Runs any command against database `db`.
+    pub async fn command(&self, db: u32, args: &[String]) -> Result<Reply, StoreError> {
+        let Some((name, rest)) = args.split_first() else {
+            return Err(StoreError::Command("ERR empty command".to_owned()));
+        };
+        let mut connection = self.connection(db).await?;
+        let value: Value = redis::cmd(name)
+            .arg(rest)
+            .query_async(&mut connection)
+            .await
+            .map_err(|e| match e.code() {
+                Some(_) => StoreError::Command(e.to_string()),
+                None => backend(e),
+            })?;
+        Reply::from_redis(value).map_err(StoreError::Command)
+    }
+
     pub fn address(&self) -> &str {
         &self.address
-    }
-
-    pub async fn hgetall(&self, key: &str) -> Result<HashMap<String, String>, StoreError> {
-        self.commands.clone().hgetall(key).await.map_err(backend)
-    }
-
-    pub async fn hset(&self, key: &str, fields: &[(&str, &str)]) -> Result<(), StoreError> {
-        self.commands
-            .clone()
-            .hset_multiple::<_, _, _, ()>(key, fields)
-            .await
-            .map_err(backend)
     }
 
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), StoreError> {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
+use std::time::Instant;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -260,4 +261,78 @@ pub fn error_of(frame: &Value) -> (String, String) {
         frame["params"][0].as_str().unwrap_or_default().to_owned(),
         frame["params"][1].as_str().unwrap_or_default().to_owned(),
     )
+}
+
+/// A `redis-server` of our own on a free port, killed when dropped.
+pub struct Redis {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Redis {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh installs it)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < PATIENCE, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Redis {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// An ssrt instance of the fixture app whose config points at this Redis.
+    pub fn ssrt(&self) -> Server {
+        let app = copy_fixture("basic");
+        let config = json!({
+            "hostname": "127.0.0.1",
+            "log": {"level": 1},
+            "redis": {"port": self.port}
+        });
+        std::fs::write(
+            app.path().join("config/environments/shared.json"),
+            config.to_string(),
+        )
+        .expect("write config");
+        Server::start_in(app, &[("SS_ENV", "shared")])
+    }
+
+    pub fn hgetall(&self, key: &str) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string(), "hgetall", key])
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

@@ -1,0 +1,55 @@
+//! The `R` global's way to the store: any command, or a `MULTI`/`EXEC`
+//! transaction, against a numbered database. Replies come back as JSON in
+//! node_redis shapes (see `ssrt_store::Reply`).
+
+use deno_core::{OpState, op2};
+use deno_error::JsErrorBox;
+use ssrt_store::Store;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+fn store(state: &Rc<RefCell<OpState>>) -> Result<Store, JsErrorBox> {
+    state
+        .borrow()
+        .try_borrow::<Store>()
+        .cloned()
+        .ok_or_else(|| JsErrorBox::generic("this engine has no store"))
+}
+
+#[op2]
+#[serde]
+pub async fn op_store_command(
+    state: Rc<RefCell<OpState>>,
+    #[smi] db: u32,
+    #[serde] args: Vec<String>,
+) -> Result<serde_json::Value, JsErrorBox> {
+    let store = store(&state)?;
+    let reply = store
+        .command(db, &args)
+        .await
+        .map_err(|e| JsErrorBox::generic(e.to_string()))?;
+    Ok(reply.to_json())
+}
+
+/// Answers `[replies, errors]`: `errors[i]` is the message of command `i`,
+/// or `null` when it succeeded.
+#[op2]
+#[serde]
+pub async fn op_store_transaction(
+    state: Rc<RefCell<OpState>>,
+    #[smi] db: u32,
+    #[serde] commands: Vec<Vec<String>>,
+) -> Result<(Vec<serde_json::Value>, Vec<Option<String>>), JsErrorBox> {
+    let store = store(&state)?;
+    let outcomes = store
+        .transaction(db, &commands)
+        .await
+        .map_err(|e| JsErrorBox::generic(e.to_string()))?;
+    Ok(outcomes
+        .into_iter()
+        .map(|outcome| match outcome {
+            Ok(reply) => (reply.to_json(), None),
+            Err(message) => (serde_json::Value::Null, Some(message)),
+        })
+        .unzip())
+}
