@@ -4,6 +4,7 @@
 mod support;
 
 use serde_json::json;
+use std::time::Duration;
 use support::{Client, Redis, copy_fixture};
 
 #[tokio::test]
@@ -105,4 +106,61 @@ fn production_without_redis_is_a_clear_start_up_error() {
     let text = String::from_utf8_lossy(&output.stderr);
     assert!(text.contains("This app needs Redis"), "{text}");
     assert!(text.contains("\"store\": \"embedded\""), "{text}");
+}
+
+/// Polls `attempt` until it returns true or `within` has passed.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    within: std::time::Duration,
+    mut attempt: impl FnMut() -> F,
+) -> bool {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if attempt().await {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test]
+async fn redis_going_away_and_coming_back_never_takes_ssrt_down() {
+    let mut redis = Redis::start();
+    let a = redis.ssrt();
+    let b = redis.ssrt();
+    let mut on_a = a.client().await;
+    let mut on_b = b.client().await;
+    assert_eq!(on_a.reply("redis.ping", json!(null)).await, "PONG");
+
+    redis.stop();
+    // Calls that need no Redis carry on; R's errors reach its callback.
+    assert_eq!(on_a.reply("app.square", json!(5)).await, 25);
+    let failed = on_a.reply("redis.ping", json!(null)).await;
+    assert!(failed.as_str().unwrap().starts_with("error:"), "{failed}");
+
+    redis.restart();
+    let on_a = std::sync::Arc::new(tokio::sync::Mutex::new(on_a));
+    let recovered = eventually(Duration::from_secs(15), || {
+        let on_a = on_a.clone();
+        async move { on_a.lock().await.reply("redis.ping", json!(null)).await == "PONG" }
+    })
+    .await;
+    assert!(recovered, "R did not reconnect");
+
+    // Pub/sub resubscribed on both instances: b's broadcasts reach a again.
+    let mut on_a = on_a.lock().await;
+    let mut delivered = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !delivered && std::time::Instant::now() < deadline {
+        on_b.send_call("app.shout", json!("back again")).await;
+        while let Some(frame) = on_b.try_next_frame(Duration::from_millis(300)).await {
+            let _ = frame; // b's own reply and event
+        }
+        while let Some(frame) = on_a.try_next_frame(Duration::from_millis(300)).await {
+            delivered |= frame["event"] == "newMessage";
+        }
+    }
+    assert!(delivered, "broadcasts did not resume after Redis came back");
+    assert!(a.banner.contains("redis at"));
+    assert_eq!(on_a.reply("app.square", json!(6)).await, 36);
 }

@@ -93,3 +93,19 @@ async fn user_events_reach_every_tab_of_the_user_and_nobody_else() {
     first_tab.expect_silence(QUIET).await;
     second_tab.expect_silence(QUIET).await;
 }
+
+#[tokio::test]
+async fn users_online_follow_logins_and_the_purge() {
+    let server = Server::start();
+    let mut anyone = server.client().await;
+    assert_eq!(anyone.reply("auth.online", json!(null)).await, json!([]));
+    let (mut tab, _) = logged_in_tab(&server).await;
+    assert_eq!(tab.reply("auth.online", json!(null)).await, json!([TOM]));
+    // Seen within the last minutes: tom21 stays; never seen: ghost goes.
+    assert_eq!(
+        tab.reply("auth.staleUser", json!("ghost")).await,
+        json!([TOM])
+    );
+    assert_eq!(tab.reply("auth.logout", json!(null)).await, true);
+    assert_eq!(anyone.reply("auth.online", json!(null)).await, json!([]));
+}

@@ -24,6 +24,71 @@
   };
   globalThis.$SS = $SS;
 
+  // ---- users online (SPEC 6) ---------------------------------------------
+
+  /** A store command on database 0 (sessions and users online live there). */
+  const store = (...args) => ops.op_store_command(0, args.map(String));
+  const storeKey = (name) => `${$SS.config.redis?.key_prefix ?? "ss"}:${name}`;
+  const onlineSettings = () => $SS.config.users?.online ?? {};
+  const minuteStart = () => Math.floor(Date.now() / 60000) * 60;
+  const warnFailure = (what) => (error) => console.error(`$SS.users.online.${what}: ${error.message}`);
+
+  /**
+   * Users online: the set `<prefix>:online:now`, plus one set per minute,
+   * `<prefix>:online:at:<unix minute start>`, of who was seen in it. A purge
+   * keeps in `now` only users seen within `config.users.online.mins` minutes.
+   */
+  const online = {
+    add(userId) {
+      const id = String(userId);
+      const bucket = storeKey(`online:at:${minuteStart()}`);
+      store("SADD", storeKey("online:now"), id).catch(warnFailure("add"));
+      store("SADD", bucket, id).catch(warnFailure("add"));
+      if (!onlineSettings().keep_historic) {
+        const seconds = ((onlineSettings().mins ?? 2) + 1) * 60;
+        store("EXPIRE", bucket, seconds).catch(warnFailure("add"));
+      }
+    },
+    confirm(userId) {
+      online.add(userId);
+    },
+    remove(userId) {
+      store("SREM", storeKey("online:now"), String(userId)).catch(warnFailure("remove"));
+    },
+    /** `callback(userIds)` with everyone online now. */
+    all(callback) {
+      store("SMEMBERS", storeKey("online:now")).then(
+        (ids) => later(callback, ids),
+        (error) => {
+          warnFailure("all")(error);
+          later(callback, []);
+        },
+      );
+    },
+    /** Drops users not seen in the last `mins` minutes; `callback()` when done. */
+    purge(callback) {
+      const mins = onlineSettings().mins ?? 2;
+      const now = minuteStart();
+      const recent = [];
+      for (let i = 0; i < mins; i++) recent.push(store("SMEMBERS", storeKey(`online:at:${now - i * 60}`)));
+      Promise.all([store("SMEMBERS", storeKey("online:now")), ...recent])
+        .then(([current, ...buckets]) => {
+          const seen = new Set(buckets.flat());
+          const gone = current.filter((id) => !seen.has(id));
+          return gone.length ? store("SREM", storeKey("online:now"), ...gone) : null;
+        })
+        .catch(warnFailure("purge"))
+        .finally(() => later(callback));
+    },
+  };
+  $SS.users = { online };
+
+  /** Purges users online every minute, when `users.online.enabled`. */
+  internal.startOnlinePurge = () => {
+    if (onlineSettings().enabled === false) return;
+    setInterval(() => online.purge(), 60_000);
+  };
+
   function publish(kind, targets, event, params) {
     if (typeof event !== "string" || event === "") {
       throw new TypeError(`$SS.publish.${kind} needs an event name`);
@@ -86,6 +151,7 @@
       serverFiles.set(file.name, { actions, authenticate: exports.authenticate === true });
       place($SS.server, file.name, actions);
     }
+    internal.startOnlinePurge();
     return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length });
   };
 
@@ -135,10 +201,18 @@
     save(callback) {
       persist(this, "attributes", JSON.stringify(this.attributes ?? {}), callback);
     },
-    /** Logs the session in as `userId`: every tab now gets that user's events. */
+    /**
+     * Logs the session in as `userId` (null logs it out): every tab now gets
+     * that user's events, and the user is marked online.
+     */
     setUserId(userId, callback) {
+      const previous = this.user_id;
       this.user_id = userId === null || userId === undefined ? null : String(userId);
-      if (!ephemeral.has(this)) ops.op_session_user_changed(this.id, this.user_id ?? "");
+      if (!ephemeral.has(this)) {
+        ops.op_session_user_changed(this.id, this.user_id ?? "");
+        if (this.user_id !== null && onlineSettings().enabled !== false) online.add(this.user_id);
+        if (this.user_id === null && previous) online.remove(previous);
+      }
       persist(this, "user_id", this.user_id ?? "", callback);
     },
     logout(callback) {

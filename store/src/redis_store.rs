@@ -150,14 +150,13 @@ impl RedisStore {
         }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            // The connection must live as long as the subscription.
-            let _connection = connection;
             while let Some(push) = push_rx.recv().await {
                 let (channel, payload) = match (push.kind, push.data.as_slice()) {
                     (PushKind::Message, [channel, payload]) => (channel, payload),
                     (PushKind::PMessage, [_pattern, channel, payload]) => (channel, payload),
                     (PushKind::Disconnection, _) => {
                         tracing::warn!("lost the Redis pub/sub connection; reconnecting");
+                        reconnect(&mut connection).await;
                         continue;
                     }
                     _ => continue,
@@ -171,6 +170,21 @@ impl RedisStore {
             }
         });
         Ok(rx)
+    }
+}
+
+/// Pings until Redis answers: a `ConnectionManager` reconnects (and
+/// resubscribes) when it is used, and a subscriber sends nothing otherwise.
+async fn reconnect(connection: &mut ConnectionManager) {
+    let mut pause = Duration::from_millis(100);
+    loop {
+        let pong: Result<String, _> = redis::cmd("PING").query_async(connection).await;
+        if pong.is_ok() {
+            tracing::info!("Redis pub/sub connection is back");
+            return;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(2));
     }
 }
 

@@ -221,6 +221,14 @@ impl Client {
         }
     }
 
+    /// The next text frame if one arrives within `wait`.
+    pub async fn try_next_frame(&mut self, wait: Duration) -> Option<Value> {
+        match tokio::time::timeout(wait, self.ws.next()).await {
+            Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).ok(),
+            _ => None,
+        }
+    }
+
     /// Fails if any frame arrives within `quiet`: for "nobody else got it" checks.
     pub async fn expect_silence(&mut self, quiet: Duration) {
         if let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, self.ws.next()).await {
@@ -267,7 +275,7 @@ pub fn error_of(frame: &Value) -> (String, String) {
 pub struct Redis {
     pub port: u16,
     child: Child,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl Redis {
@@ -277,6 +285,11 @@ impl Redis {
             .expect("a free port")
             .port();
         let dir = tempfile::tempdir().expect("temp dir");
+        let child = Self::spawn(port, dir.path());
+        Redis { port, child, dir }
+    }
+
+    fn spawn(port: u16, dir: &Path) -> Child {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -288,7 +301,7 @@ impl Redis {
                 "--appendonly",
                 "no",
             ])
-            .current_dir(dir.path())
+            .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -298,11 +311,19 @@ impl Redis {
             assert!(started.elapsed() < PATIENCE, "redis-server did not start");
             std::thread::sleep(Duration::from_millis(20));
         }
-        Redis {
-            child,
-            port,
-            _dir: dir,
-        }
+        child
+    }
+
+    /// Stops the server, as a crash would.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.child = Self::spawn(self.port, self.dir.path());
     }
 
     /// An ssrt instance of the fixture app whose config points at this Redis.
