@@ -109,3 +109,17 @@ async fn users_online_follow_logins_and_the_purge() {
     assert_eq!(tab.reply("auth.logout", json!(null)).await, true);
     assert_eq!(anyone.reply("auth.online", json!(null)).await, json!([]));
 }
+
+#[tokio::test]
+async fn a_group_event_reaches_its_members_only() {
+    let server = Server::start();
+    let (mut member, _) = logged_in_tab(&server).await;
+    let mut outsider = server.client().await;
+    let params = json!({"group": "admins", "member": TOM});
+    assert_eq!(outsider.reply("auth.notifyGroup", params).await, true);
+    assert_eq!(
+        member.next_frame().await,
+        json!({"type": "event", "event": "groupNews", "params": "admins"})
+    );
+    outsider.expect_silence(QUIET).await;
+}

@@ -17,8 +17,12 @@
       broadcast: (event, params) => publish("broadcast", null, event, params),
       user: (userId, event, params) => publish("user", [userId], event, params),
       users: (userIds, event, params) => publish("user", userIds, event, params),
-      group: () => {
-        throw new Error("$SS.publish.group needs group sets in the store, which ssrt does not serve yet");
+      /** To every member of the set `<prefix>:group:<name>`. */
+      group: (name, event, params) => {
+        store("SMEMBERS", storeKey(`group:${name}`)).then(
+          (members) => members.length && publish("user", members, event, params),
+          (error) => console.error(`$SS.publish.group: ${error.message}`),
+        );
       },
     },
   };
