@@ -263,3 +263,11 @@ async fn a_broadcast_reaches_every_connected_client() {
         json!({"type": "event", "event": "newMessage", "params": "hello all"})
     );
 }
+
+#[tokio::test]
+async fn a_frame_much_larger_than_the_read_buffer_arrives_whole() {
+    let server = Server::start();
+    let mut client = server.client().await;
+    let big = "x".repeat(200 * 1024);
+    assert_eq!(client.reply("app.echo", json!(big)).await, json!(big));
+}

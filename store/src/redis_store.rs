@@ -12,6 +12,8 @@ use tokio::sync::{Mutex, mpsc};
 
 /// How long connecting or a single command may take before it is an error.
 const TIMEOUT: Duration = Duration::from_secs(2);
+/// How long start-up waits to learn whether anything listens at Redis's address.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
 #[derive(Clone)]
 pub struct RedisStore {
@@ -38,6 +40,21 @@ impl RedisStore {
     /// Connects to Redis at `host:port`, failing fast when nothing answers.
     pub async fn connect(host: &str, port: u16) -> Result<Self, StoreError> {
         let address = format!("{host}:{port}");
+        // A refused or silent port is known at once here; the connection
+        // manager would first spend its retries on it.
+        match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(&address)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return Err(StoreError::Backend(format!(
+                    "cannot reach Redis at {address}: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(StoreError::Backend(format!(
+                    "no answer from Redis at {address}"
+                )));
+            }
+        }
         let client =
             redis::Client::open(format!("redis://{address}/?protocol=resp3")).map_err(backend)?;
         let commands = tokio::time::timeout(
