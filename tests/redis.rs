@@ -66,13 +66,7 @@ async fn publish_user_on_one_instance_reaches_the_users_tabs_on_every_instance()
     let b = redis.ssrt();
     let mut tab_on_a = a.client().await;
     let id = tab_on_a.new_session_id().expect("a new session");
-    let ok = tab_on_a
-        .reply(
-            "auth.login",
-            json!({"username": "tom", "password": "secret"}),
-        )
-        .await;
-    assert_eq!(ok, true);
+    assert!(tab_on_a.login("secret").await);
     // The login is stored in Redis, so the same session on b is logged in too.
     let mut tab_on_b = Client::connect(b.port, Some(&id)).await;
     assert_eq!(tab_on_b.reply("auth.user", json!(null)).await, "tom21");

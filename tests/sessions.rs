@@ -14,13 +14,7 @@ const QUIET: std::time::Duration = std::time::Duration::from_millis(300);
 async fn logged_in_tab(server: &Server) -> (Client, String) {
     let mut tab = server.client().await;
     let id = tab.new_session_id().expect("a new session");
-    let ok = tab
-        .reply(
-            "auth.login",
-            json!({"username": "tom", "password": "secret"}),
-        )
-        .await;
-    assert_eq!(ok, true);
+    assert!(tab.login("secret").await);
     (tab, id)
 }
 
@@ -30,19 +24,10 @@ async fn login_opens_secured_files_and_logout_closes_them() {
     let mut tab = server.client().await;
     let (code, _) = error_of(&tab.call("secure.secret", json!(null)).await);
     assert_eq!(code, "not_logged_in");
-    let refused = tab
-        .reply("auth.login", json!({"username": "tom", "password": "nope"}))
-        .await;
-    assert_eq!(refused, false);
+    assert!(!tab.login("nope").await);
     assert_eq!(tab.reply("auth.user", json!(null)).await, json!(null));
 
-    let ok = tab
-        .reply(
-            "auth.login",
-            json!({"username": "tom", "password": "secret"}),
-        )
-        .await;
-    assert_eq!(ok, true);
+    assert!(tab.login("secret").await);
     assert_eq!(tab.reply("auth.user", json!(null)).await, TOM);
     assert_eq!(tab.reply("secure.secret", json!(null)).await, "user tom21");
 

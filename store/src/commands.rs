@@ -127,6 +127,23 @@ impl Keyspace {
         }
     }
 
+    /// Removes `members` from the collection at `key` (dropping it once
+    /// empty, as Redis does) and answers how many were there.
+    fn remove_members<T>(
+        &mut self,
+        key: &str,
+        members: &[String],
+        pick: fn(&mut Value) -> Option<&mut T>,
+        remove: fn(&mut T, &String) -> bool,
+    ) -> Result<Reply> {
+        let removed = match self.existing(key, pick)? {
+            Some(collection) => members.iter().filter(|m| remove(collection, m)).count(),
+            None => 0,
+        };
+        self.drop_if_empty(key);
+        Ok(Reply::Int(removed as i64))
+    }
+
     /// Drops `key` when its collection became empty, as Redis does.
     fn drop_if_empty(&mut self, key: &str) {
         let empty = match self.entries.get(key).map(|e| &e.value) {
@@ -489,12 +506,7 @@ impl Keyspace {
             }
             "HDEL" => {
                 need(2)?;
-                let removed = match self.existing(&a[0], hash)? {
-                    Some(h) => a[1..].iter().filter(|f| h.remove(*f).is_some()).count(),
-                    None => 0,
-                };
-                self.drop_if_empty(&a[0]);
-                Reply::Int(removed as i64)
+                self.remove_members(&a[0], &a[1..], hash, |h, f| h.remove(f).is_some())?
             }
             "HEXISTS" => {
                 exactly(2)?;
@@ -638,12 +650,7 @@ impl Keyspace {
             }
             "SREM" => {
                 need(2)?;
-                let removed = match self.existing(&a[0], set)? {
-                    Some(s) => a[1..].iter().filter(|m| s.remove(*m)).count(),
-                    None => 0,
-                };
-                self.drop_if_empty(&a[0]);
-                Reply::Int(removed as i64)
+                self.remove_members(&a[0], &a[1..], set, |s, m| s.remove(m))?
             }
             "SMEMBERS" => {
                 exactly(1)?;
@@ -698,12 +705,7 @@ impl Keyspace {
             }
             "ZREM" => {
                 need(2)?;
-                let removed = match self.existing(&a[0], zset)? {
-                    Some(z) => a[1..].iter().filter(|m| z.remove(*m).is_some()).count(),
-                    None => 0,
-                };
-                self.drop_if_empty(&a[0]);
-                Reply::Int(removed as i64)
+                self.remove_members(&a[0], &a[1..], zset, |z, m| z.remove(m).is_some())?
             }
             "ZCARD" => {
                 exactly(1)?;

@@ -251,6 +251,18 @@ impl Client {
         self.next_frame().await
     }
 
+    /// Logs in as the fixture's user `tom` (`auth.login`); the reply says
+    /// whether the password was right.
+    pub async fn login(&mut self, password: &str) -> bool {
+        let reply = self
+            .reply(
+                "auth.login",
+                json!({"username": "tom", "password": password}),
+            )
+            .await;
+        reply == true
+    }
+
     /// Calls a method and returns the reply's params, failing on anything else.
     pub async fn reply(&mut self, method: &str, params: Value) -> Value {
         let cb_id = self.send_call(method, params).await;
