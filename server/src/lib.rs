@@ -4,7 +4,7 @@
 //! talks to it through an [`ssrt_runtime::AppHandle`].
 
 mod api;
-pub mod hub;
+mod hub;
 pub mod protocol;
 mod pubsub;
 mod socket;
