@@ -88,10 +88,10 @@
   $SS.users = { online };
 
   /** Purges users online every minute, when `users.online.enabled`. */
-  internal.startOnlinePurge = () => {
+  function startOnlinePurge() {
     if (onlineSettings().enabled === false) return;
     setInterval(() => online.purge(), 60_000);
-  };
+  }
 
   function publish(kind, targets, event, params) {
     if (typeof event !== "string" || event === "") {
@@ -155,7 +155,7 @@
       serverFiles.set(file.name, { actions, authenticate: exports.authenticate === true });
       place($SS.server, file.name, actions);
     }
-    internal.startOnlinePurge();
+    startOnlinePurge();
     return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length });
   };
 
@@ -443,10 +443,10 @@
           "This action requires authentication, but config.api.auth.basic.module_name names no module",
         );
       }
-      const auth = internal.require(moduleName, $SS.root + "/app/server/" + found.name);
-      auth.authenticate({ username, password }, (reply) => {
+      // The same module check as `@session.authenticate`; this session is
+      // never stored, so logging it in only sets its `user_id`.
+      session.authenticate(moduleName, { username, password }, (reply) => {
         if (reply && reply.success) {
-          session.user_id = reply.user_id ?? null;
           try {
             invoke(callId, found, paramsJson, session);
           } catch (error) {
