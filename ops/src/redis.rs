@@ -4,9 +4,14 @@
 
 use deno_core::{OpState, op2};
 use deno_error::JsErrorBox;
-use ssrt_store::Store;
+use ssrt_store::{Store, StoreError};
 use std::cell::RefCell;
 use std::rc::Rc;
+
+/// A store failure as the JavaScript error the app's callback receives.
+pub(crate) fn js_error(e: StoreError) -> JsErrorBox {
+    JsErrorBox::generic(e.to_string())
+}
 
 fn store(state: &Rc<RefCell<OpState>>) -> Result<Store, JsErrorBox> {
     state
@@ -24,10 +29,7 @@ pub async fn op_store_command(
     #[serde] args: Vec<String>,
 ) -> Result<serde_json::Value, JsErrorBox> {
     let store = store(&state)?;
-    let reply = store
-        .command(db, &args)
-        .await
-        .map_err(|e| JsErrorBox::generic(e.to_string()))?;
+    let reply = store.command(db, &args).await.map_err(js_error)?;
     Ok(reply.to_json())
 }
 
@@ -41,10 +43,7 @@ pub async fn op_store_transaction(
     #[serde] commands: Vec<Vec<String>>,
 ) -> Result<(Vec<serde_json::Value>, Vec<Option<String>>), JsErrorBox> {
     let store = store(&state)?;
-    let outcomes = store
-        .transaction(db, &commands)
-        .await
-        .map_err(|e| JsErrorBox::generic(e.to_string()))?;
+    let outcomes = store.transaction(db, &commands).await.map_err(js_error)?;
     Ok(outcomes
         .into_iter()
         .map(|outcome| match outcome {

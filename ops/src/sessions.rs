@@ -33,7 +33,7 @@ pub async fn op_session_set(
     sessions
         .set_field(&id, &field, &value)
         .await
-        .map_err(|e| JsErrorBox::generic(e.to_string()))
+        .map_err(crate::redis::js_error)
 }
 
 /// A session's user changed; an empty `user_id` means logged out.

@@ -107,7 +107,8 @@ pub fn event(name: &str, params: &str) -> String {
     )
 }
 
-fn json_string(text: &str) -> String {
+/// `text` as a JSON string literal.
+pub(crate) fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("strings always serialise")
 }
 

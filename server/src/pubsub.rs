@@ -39,7 +39,7 @@ impl Publisher for StorePublisher {
     fn publish(&self, publication: Publication) {
         let body = format!(
             r#"{{"event":{},"params":{}}}"#,
-            serde_json::Value::from(publication.event.as_str()),
+            protocol::json_string(&publication.event),
             publication.params
         );
         let channels = match publication.audience {

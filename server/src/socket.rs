@@ -96,11 +96,11 @@ async fn send_hello(
     session: &SessionData,
 ) -> Result<(), axum::Error> {
     if session.newly_created {
-        let frame = protocol::system("setSession", &json_string(&session.id));
+        let frame = protocol::system("setSession", &protocol::json_string(&session.id));
         socket.feed(Message::Text(frame.into())).await?;
     }
     let frames = [
-        protocol::system("setEnvironment", &json_string(&state.config.env)),
+        protocol::system("setEnvironment", &protocol::json_string(&state.config.env)),
         protocol::system("setConfig", &state.client_config),
         protocol::system("ready", "{}"),
     ];
@@ -245,8 +245,4 @@ impl Responder for SocketReply {
         // The connection may have closed meanwhile; then nobody is waiting.
         let _ = self.sender.send(Outbound::Answer(Box::new(answer)));
     }
-}
-
-fn json_string(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
 }

@@ -6,7 +6,6 @@ use crate::{Message, Reply, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, PushKind, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Mutex, mpsc};
 
@@ -15,19 +14,31 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// How long start-up waits to learn whether anything listens at Redis's address.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 
-#[derive(Clone)]
 pub struct RedisStore {
     client: redis::Client,
     commands: ConnectionManager,
     /// Connections to databases other than 0 (`R.select(n)`), opened on first use.
-    other_databases: Arc<Mutex<HashMap<u32, ConnectionManager>>>,
-    host: String,
-    port: u16,
+    other_databases: Mutex<HashMap<u32, ConnectionManager>>,
+    /// `host:port`.
     address: String,
 }
 
 fn backend(e: redis::RedisError) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// A command Redis refused (it carries an error code) is the app's to see;
+/// anything else is the connection's fault.
+fn refused_or_backend(e: redis::RedisError) -> StoreError {
+    match e.code() {
+        Some(_) => StoreError::Command(e.to_string()),
+        None => backend(e),
+    }
+}
+
+/// The client for database `db` at `address`, speaking RESP3 (push messages).
+fn client(address: &str, db: u32) -> Result<redis::Client, StoreError> {
+    redis::Client::open(format!("redis://{address}/{db}?protocol=resp3")).map_err(backend)
 }
 
 fn config() -> ConnectionManagerConfig {
@@ -55,8 +66,7 @@ impl RedisStore {
                 )));
             }
         }
-        let client =
-            redis::Client::open(format!("redis://{address}/?protocol=resp3")).map_err(backend)?;
+        let client = client(&address, 0)?;
         let commands = tokio::time::timeout(
             TIMEOUT,
             ConnectionManager::new_with_config(client.clone(), config()),
@@ -67,9 +77,7 @@ impl RedisStore {
         Ok(Self {
             client,
             commands,
-            other_databases: Arc::default(),
-            host: host.to_owned(),
-            port,
+            other_databases: Mutex::default(),
             address,
         })
     }
@@ -82,9 +90,7 @@ impl RedisStore {
         if let Some(connection) = others.get(&db) {
             return Ok(connection.clone());
         }
-        let url = format!("redis://{}:{}/{db}?protocol=resp3", self.host, self.port);
-        let client = redis::Client::open(url).map_err(backend)?;
-        let connection = ConnectionManager::new_with_config(client, config())
+        let connection = ConnectionManager::new_with_config(client(&self.address, db)?, config())
             .await
             .map_err(backend)?;
         others.insert(db, connection.clone());
@@ -106,13 +112,10 @@ impl RedisStore {
             pipe.cmd(name).arg(rest);
         }
         let mut connection = self.connection(db).await?;
-        let values: Vec<Value> =
-            pipe.query_async(&mut connection)
-                .await
-                .map_err(|e| match e.code() {
-                    Some(_) => StoreError::Command(e.to_string()),
-                    None => backend(e),
-                })?;
+        let values: Vec<Value> = pipe
+            .query_async(&mut connection)
+            .await
+            .map_err(refused_or_backend)?;
         Ok(values.into_iter().map(Reply::from_redis).collect())
     }
 
@@ -126,10 +129,7 @@ impl RedisStore {
             .arg(rest)
             .query_async(&mut connection)
             .await
-            .map_err(|e| match e.code() {
-                Some(_) => StoreError::Command(e.to_string()),
-                None => backend(e),
-            })?;
+            .map_err(refused_or_backend)?;
         Reply::from_redis(value).map_err(StoreError::Command)
     }
 
