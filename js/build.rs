@@ -35,8 +35,9 @@ fn main() {
     std::fs::write(&out, table).expect("writing npm_files.rs");
 }
 
-/// Every `.js` and `package.json` file of the installed packages, minus their
-/// command-line tools and tests, which never run inside ssrt.
+/// Every `.js`, `.styl` (Stylus's built-in functions) and `package.json` file
+/// of the installed packages, minus their command-line tools, examples and
+/// tests, which never run inside ssrt.
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -47,11 +48,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
         if path.is_dir() {
             if !matches!(
                 name.as_str(),
-                "bin" | "test" | "tests" | ".bin" | "example" | "examples"
+                "bin" | "test" | "tests" | "testing" | ".bin" | "example" | "examples"
             ) {
                 collect(root, &path, out);
             }
-        } else if name.ends_with(".js") || name == "package.json" {
+        } else if name.ends_with(".js") || name.ends_with(".styl") || name == "package.json" {
             let relative = path
                 .strip_prefix(root)
                 .expect("walked below root")

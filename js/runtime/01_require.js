@@ -151,6 +151,8 @@
     return js;
   }
 
+  internal.compileCoffee = compileCoffee;
+
   /** A CoffeeScript syntax error as `file:line:column: message` with the line shown. */
   function compileError(error, source, filename) {
     if (!error || !error.location) return error;
@@ -278,7 +280,7 @@
   const NATIVES = {
     fs: once(() => {
       const readFileSync = (path, _options) => {
-        const text = ops.op_fs_read_text(String(path));
+        const text = readSource(String(path));
         if (text === null) {
           const error = new Error(`ENOENT: no such file or directory, open '${path}'`);
           error.code = "ENOENT";

@@ -1,14 +1,19 @@
 //! The JavaScript that ships inside the ssrt binary.
 //!
-//! * [`BOOTSTRAP`]: ssrt's own engine bootstrap (`runtime/*.js`), run in order
-//!   when an engine starts: Node-style globals, the CommonJS module system,
-//!   `$SS` with action dispatch, and the `R` Redis client.
+//! * [`NODE`]: the engine bootstrap every ssrt engine runs first: Node-style
+//!   globals and the CommonJS module system.
+//! * [`APP`]: what an app's engine adds: `$SS` with action dispatch and the
+//!   `R` Redis client.
+//! * [`COMPILERS`]: what the asset compiler's engine adds: CoffeeScript, Jade
+//!   and Stylus behind one `compile` function.
+//! * [`BROWSER_CLIENT`]: the browser client library (`$SS`, `remote`), sent to
+//!   every page.
 //! * [`npm_file`]: files of the npm packages pinned in `package-lock.json`
-//!   (the CoffeeScript compiler, Node built-in polyfills), which the module
-//!   system reads as if they sat in a `node_modules` folder.
+//!   (the compilers, Node built-in polyfills), which the module system reads
+//!   as if they sat in a `node_modules` folder.
 
-/// Bootstrap scripts as `(name, source)`, in the order they must run.
-pub const BOOTSTRAP: &[(&str, &str)] = &[
+/// Node globals and `require`, as `(name, source)` in the order they must run.
+pub const NODE: &[(&str, &str)] = &[
     (
         "ssrt:runtime/00_node.js",
         include_str!("../runtime/00_node.js"),
@@ -17,12 +22,25 @@ pub const BOOTSTRAP: &[(&str, &str)] = &[
         "ssrt:runtime/01_require.js",
         include_str!("../runtime/01_require.js"),
     ),
+];
+
+/// An app engine's bootstrap, run after [`NODE`].
+pub const APP: &[(&str, &str)] = &[
     ("ssrt:runtime/02_ss.js", include_str!("../runtime/02_ss.js")),
     (
         "ssrt:runtime/03_redis.js",
         include_str!("../runtime/03_redis.js"),
     ),
 ];
+
+/// The compiler engine's bootstrap, run after [`NODE`].
+pub const COMPILERS: (&str, &str) = (
+    "ssrt:compilers/compilers.js",
+    include_str!("../compilers/compilers.js"),
+);
+
+/// The browser client library, plain browser JavaScript.
+pub const BROWSER_CLIENT: &str = include_str!("../client/ssrt-client.js");
 
 /// The npm lock file the embedded packages were installed from; compile caches
 /// key on it so that a new compiler version never serves stale output.

@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 /// An argument for a call into JavaScript.
-enum Arg<'a> {
+pub(crate) enum Arg<'a> {
     Int(u32),
     Str(&'a str),
     Undefined,
@@ -52,26 +52,15 @@ pub struct EngineState {
 impl Engine {
     /// A bootstrapped engine: Node globals, `require`, `$SS`; no app yet.
     pub fn new(engine_state: EngineState) -> Result<Self, String> {
-        let mut runtime = JsRuntime::try_new(RuntimeOptions {
-            extensions: vec![ssrt_ops::extension()],
-            ..Default::default()
-        })
-        .map_err(|e| format!("cannot start the JavaScript engine: {e}"))?;
-        {
-            let state = runtime.op_state();
-            let mut state = state.borrow_mut();
+        let scripts = ssrt_js::NODE.iter().chain(ssrt_js::APP);
+        let mut runtime = bootstrapped(scripts, |state| {
             state.put(engine_state.calls);
             state.put(engine_state.cache);
             state.put(engine_state.publisher);
             state.put(engine_state.sessions);
             state.put(engine_state.store);
             state.put(engine_state.logins);
-        }
-        for (name, source) in ssrt_js::BOOTSTRAP {
-            runtime
-                .execute_script(*name, *source)
-                .map_err(|e| format!("ssrt bootstrap {name} failed: {e}"))?;
-        }
+        })?;
         let entry = Entrypoints {
             load_app: function(&mut runtime, "loadApp")?,
             dispatch: function(&mut runtime, "dispatch")?,
@@ -195,8 +184,27 @@ impl Engine {
     }
 }
 
+/// A new engine with ssrt's ops, their state, and the given bootstrap scripts run.
+pub(crate) fn bootstrapped<'a>(
+    scripts: impl Iterator<Item = &'a (&'static str, &'static str)>,
+    put_state: impl FnOnce(&mut deno_core::OpState),
+) -> Result<JsRuntime, String> {
+    let mut runtime = JsRuntime::try_new(RuntimeOptions {
+        extensions: vec![ssrt_ops::extension()],
+        ..Default::default()
+    })
+    .map_err(|e| format!("cannot start the JavaScript engine: {e}"))?;
+    put_state(&mut runtime.op_state().borrow_mut());
+    for (name, source) in scripts {
+        runtime
+            .execute_script(*name, *source)
+            .map_err(|e| format!("ssrt bootstrap {name} failed: {e}"))?;
+    }
+    Ok(runtime)
+}
+
 /// Calls `f(args…)`; a string result comes back as `Some`.
-fn call(
+pub(crate) fn call(
     runtime: &mut JsRuntime,
     f: &v8::Global<v8::Function>,
     args: &[Arg],
@@ -229,7 +237,10 @@ fn call(
 }
 
 /// Looks up `__ssrt.<name>`, which the bootstrap must have defined.
-fn function(runtime: &mut JsRuntime, name: &str) -> Result<v8::Global<v8::Function>, String> {
+pub(crate) fn function(
+    runtime: &mut JsRuntime,
+    name: &str,
+) -> Result<v8::Global<v8::Function>, String> {
     let value = runtime
         .execute_script("ssrt:entrypoint", format!("globalThis.__ssrt.{name}"))
         .map_err(|e| format!("ssrt bootstrap: {e}"))?;

@@ -1,12 +1,15 @@
 //! The JavaScript host. One thread owns one `deno_core` engine (SocketStream
 //! apps keep state in module variables and expect one event loop); the server
 //! reaches it only through [`AppHandle`], which sends [`Job`]s over a channel.
-//! No networking happens here.
+//! No networking happens here. The asset compilers run on a second thread
+//! with an engine of their own ([`Compiler`]).
 
+mod compiler;
 mod engine;
 mod host;
 mod manifest;
 
+pub use compiler::{CompileError, Compiler, SourceKind};
 pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
 pub use ssrt_ops::{
     ActionError, Audience, Completed, LoginListener, Publication, Publisher, Responder,

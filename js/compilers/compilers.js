@@ -1,0 +1,73 @@
+// The asset compilers, run in an engine of their own (never the app's): the
+// 2011-era CoffeeScript, Jade and Stylus from npm, behind one function the
+// host calls with the kind, the source and the file's path.
+"use strict";
+((globalThis) => {
+  const internal = globalThis.__ssrt;
+
+  let root = "/";
+  let jade = null;
+  let stylus = null;
+
+  /** Paths in messages as users know them: relative to the app. */
+  const relative = (text) => String(text).split(root).join("");
+
+  const COMPILERS = {
+    /** Browser CoffeeScript: each file in its own closure, as the original did. */
+    coffee: (source, filename) => internal.compileCoffee(source, filename),
+
+    /** A Jade view rendered to HTML; `options.locals` are its variables. */
+    jade(source, filename, options) {
+      jade ??= internal.require("jade");
+      return jade.render(source, { filename, locals: options.locals ?? {} });
+    },
+
+    /** A Stylus stylesheet; `@import` looks beside the file and in `options.paths`. */
+    stylus(source, filename, options) {
+      stylus ??= internal.require("stylus");
+      let css = null;
+      let failure = null;
+      stylus(source)
+        .set("filename", filename)
+        .set("paths", options.paths ?? [])
+        .render((error, output) => {
+          failure = error;
+          css = output;
+        });
+      // Stylus renders synchronously; its callback has run by now.
+      if (failure) throw failure;
+      return css;
+    },
+  };
+
+  /** Sets the app root that messages are made relative to. */
+  internal.initCompilers = (appRoot) => {
+    root = appRoot.endsWith("/") ? appRoot : appRoot + "/";
+    internal.setRequirePaths(appRoot, []);
+  };
+
+  /**
+   * Compiles one file. Returns JSON: `{"code": …}`, or `{"error": …}` whose
+   * text starts with `file:line` when the compiler said where.
+   */
+  internal.compile = (kind, source, filename, optionsJson) => {
+    const compiler = COMPILERS[kind];
+    if (!compiler) return JSON.stringify({ error: `no compiler for '${kind}'` });
+    try {
+      const options = optionsJson ? JSON.parse(optionsJson) : {};
+      return JSON.stringify({ code: compiler(source, filename, options) });
+    } catch (error) {
+      return JSON.stringify({ error: describe(error, filename) });
+    }
+  };
+
+  function describe(error, filename) {
+    const message = relative(error && error.message ? error.message : error);
+    const file = relative(filename);
+    // Stylus and Jade's runtime errors already start with `file:line` (an
+    // @import's file, perhaps).
+    if (/^[^\s:]+:\d+/.test(message)) return message;
+    const line = error && (error.line ?? error.lineno);
+    return line ? `${file}:${line}: ${message}` : `${file}: ${message}`;
+  }
+})(globalThis);

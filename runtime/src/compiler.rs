@@ -1,0 +1,160 @@
+//! The asset compilers' engine: CoffeeScript, Jade and Stylus (the npm
+//! originals) on a thread and engine of their own, so that compiling never
+//! waits on the app's actions, nor the app on a compile, and the compilers
+//! never see the app's globals.
+
+use crate::engine::{Arg, bootstrapped, call, function};
+use deno_core::v8;
+use ssrt_ops::CompileCache;
+use std::future::poll_fn;
+use std::path::{Path, PathBuf};
+use std::task::Poll;
+use tokio::sync::{mpsc, oneshot};
+
+/// What a file is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Coffee,
+    Jade,
+    Stylus,
+}
+
+impl SourceKind {
+    fn name(self) -> &'static str {
+        match self {
+            SourceKind::Coffee => "coffee",
+            SourceKind::Jade => "jade",
+            SourceKind::Stylus => "stylus",
+        }
+    }
+}
+
+/// A compile that failed; the text names the file and, when the compiler
+/// says, the line.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct CompileError(pub String);
+
+struct Job {
+    kind: SourceKind,
+    source: String,
+    path: PathBuf,
+    options: serde_json::Value,
+    reply: oneshot::Sender<Result<String, CompileError>>,
+}
+
+/// A handle to the compiler thread. Cheap to clone; the thread ends when the
+/// last handle is dropped.
+#[derive(Clone)]
+pub struct Compiler {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Compiler {
+    /// Starts the compiler thread for the app at `root`. CoffeeScript output
+    /// is cached in `cache_dir` (shared with the app's engine) when given.
+    pub fn start(root: &Path, cache_dir: Option<PathBuf>) -> Result<Self, CompileError> {
+        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let root = root.to_string_lossy().into_owned();
+        std::thread::Builder::new()
+            .name("ssrt-compile".into())
+            .spawn(move || match CompilerEngine::new(&root, cache_dir) {
+                Ok(engine) => {
+                    let _ = ready_tx.send(Ok(()));
+                    engine.serve(jobs_rx);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| CompileError(format!("cannot start the compiler thread: {e}")))?;
+        ready_rx
+            .recv()
+            .map_err(|_| CompileError("the compiler thread stopped while starting".into()))?
+            .map_err(CompileError)?;
+        Ok(Self { jobs: jobs_tx })
+    }
+
+    /// Compiles `source`, the contents of the file at `path`. `options` go to
+    /// the compiler: `locals` for Jade, `paths` (import folders) for Stylus.
+    pub async fn compile(
+        &self,
+        kind: SourceKind,
+        source: String,
+        path: &Path,
+        options: serde_json::Value,
+    ) -> Result<String, CompileError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            kind,
+            source,
+            path: path.to_path_buf(),
+            options,
+            reply,
+        };
+        let stopped = || CompileError("the compiler thread has stopped".into());
+        self.jobs.send(job).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+struct CompilerEngine {
+    runtime: deno_core::JsRuntime,
+    compile: v8::Global<v8::Function>,
+}
+
+impl CompilerEngine {
+    fn new(root: &str, cache_dir: Option<PathBuf>) -> Result<Self, String> {
+        let scripts = ssrt_js::NODE.iter().chain([&ssrt_js::COMPILERS]);
+        let mut runtime = bootstrapped(scripts, |state| state.put(CompileCache::new(cache_dir)))?;
+        let init = function(&mut runtime, "initCompilers")?;
+        call(&mut runtime, &init, &[Arg::Str(root)])?;
+        let compile = function(&mut runtime, "compile")?;
+        Ok(Self { runtime, compile })
+    }
+
+    fn serve(mut self, mut jobs: mpsc::UnboundedReceiver<Job>) {
+        let Ok(tokio) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            tracing::error!("the compiler thread cannot start its event loop");
+            return;
+        };
+        while let Some(job) = jobs.blocking_recv() {
+            let result = self.compile(&job);
+            let _ = job.reply.send(result);
+            // Let the callbacks a compiler queued (Stylus's fs.stat) run.
+            tokio.block_on(poll_fn(|cx| {
+                let _ = self
+                    .runtime
+                    .poll_event_loop(cx, deno_core::PollEventLoopOptions::default());
+                Poll::Ready(())
+            }));
+        }
+    }
+
+    fn compile(&mut self, job: &Job) -> Result<String, CompileError> {
+        let path = job.path.to_string_lossy();
+        let options = job.options.to_string();
+        let args = [
+            Arg::Str(job.kind.name()),
+            Arg::Str(&job.source),
+            Arg::Str(&path),
+            Arg::Str(&options),
+        ];
+        let json = call(&mut self.runtime, &self.compile, &args)
+            .map_err(CompileError)?
+            .ok_or_else(|| CompileError("the compiler returned nothing".into()))?;
+        let mut answer: serde_json::Value =
+            serde_json::from_str(&json).map_err(|e| CompileError(e.to_string()))?;
+        match (answer["code"].take(), answer["error"].take()) {
+            (serde_json::Value::String(code), _) => Ok(code),
+            (_, serde_json::Value::String(error)) => Err(CompileError(error)),
+            _ => Err(CompileError(format!(
+                "{path}: the compiler produced no output"
+            ))),
+        }
+    }
+}
