@@ -71,6 +71,36 @@ impl Project {
         self.code_files("app/shared")
     }
 
+    /// `app/client/**`: browser code, `app` (the required `app.coffee`) first.
+    pub fn client_files(&self) -> Result<Vec<SourceFile>, LayoutError> {
+        let mut files = self.code_files("app/client")?;
+        files.sort_by_key(|file| file.name != "app");
+        Ok(files)
+    }
+
+    /// The files directly in `folder` (`lib/client`, `lib/css`), in name
+    /// order, which is the order they are loaded in.
+    pub fn library_files(&self, folder: &str) -> Result<Vec<PathBuf>, LayoutError> {
+        let dir = self.root.join(folder);
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let entries =
+            visible_entries(&dir).map_err(|source| LayoutError::Io { path: dir, source })?;
+        Ok(entries.into_iter().filter(|path| path.is_file()).collect())
+    }
+
+    /// The jQuery templates: `app/views/<dir>/**/<name>.jade` with their
+    /// element ids (`<dir>-<name>`). `app/views/app.jade` itself is the page.
+    pub fn templates(&self) -> Result<Vec<(String, PathBuf)>, LayoutError> {
+        let views = self.root.join("app/views");
+        let mut templates = Vec::new();
+        if views.is_dir() {
+            collect_templates(&views, "", &mut templates)?;
+        }
+        Ok(templates)
+    }
+
     /// `config/db.coffee` or `config/db.js`, run once after config is loaded.
     pub fn db_config_file(&self) -> Option<PathBuf> {
         CODE_EXTENSIONS
@@ -154,6 +184,30 @@ fn collect_code_files(
     Ok(())
 }
 
+fn collect_templates(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<(String, PathBuf)>,
+) -> Result<(), LayoutError> {
+    let entries = visible_entries(dir).map_err(|source| LayoutError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for path in entries {
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        if path.is_dir() {
+            collect_templates(&path, &format!("{prefix}{name}-"), out)?;
+        } else if let Some(stem) = name.strip_suffix(".jade")
+            && !prefix.is_empty()
+        {
+            out.push((format!("{prefix}{stem}"), path));
+        }
+    }
+    Ok(())
+}
+
 /// The entries of `dir` that are not hidden (`.x`) or private (`_x`), sorted by name.
 fn visible_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut paths: Vec<PathBuf> = fs::read_dir(dir)?
@@ -221,6 +275,56 @@ mod tests {
                 .contains("conflicts with a file of the same name"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn client_files_start_with_app() {
+        let (_dir, project) = project_with(&[
+            "app/client/about.coffee",
+            "app/client/app.coffee",
+            "app/client/zebra/stripes.js",
+        ]);
+        let names: Vec<String> = project
+            .client_files()
+            .unwrap()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(names, ["app", "about", "zebra/stripes"]);
+    }
+
+    #[test]
+    fn library_files_load_in_name_order_without_private_files() {
+        let (dir, project) = project_with(&[
+            "lib/client/2.ui.js",
+            "lib/client/1.jquery.min.js",
+            "lib/client/_old.js",
+        ]);
+        let root = dir.path().canonicalize().unwrap();
+        assert_eq!(
+            project.library_files("lib/client").unwrap(),
+            [
+                root.join("lib/client/1.jquery.min.js"),
+                root.join("lib/client/2.ui.js")
+            ]
+        );
+        assert!(project.library_files("lib/css").unwrap().is_empty());
+    }
+
+    #[test]
+    fn templates_are_named_by_folder_and_file_and_the_page_is_not_one() {
+        let (_dir, project) = project_with(&[
+            "app/views/app.jade",
+            "app/views/people/info.jade",
+            "app/views/people/cards/small.jade",
+        ]);
+        let ids: Vec<String> = project
+            .templates()
+            .unwrap()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(ids, ["people-cards-small", "people-info"]);
     }
 
     #[test]
