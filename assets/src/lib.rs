@@ -1,0 +1,146 @@
+//! The asset pipeline (SPEC 8): the page, client code and stylesheets,
+//! compiled live per request in development, packed and minified into
+//! `public/assets` in production, and watched for changes in both.
+//!
+//! The compilers themselves (CoffeeScript, Jade, Stylus) run in their own
+//! JavaScript engine, reached through [`ssrt_runtime::Compiler`].
+
+pub mod minify;
+mod pack;
+mod page;
+mod sources;
+mod watch;
+
+pub use pack::{PackReport, PackedFile};
+pub use watch::{Change, Watcher, watch};
+
+use sources::Sources;
+use ssrt_project::{LayoutError, Project};
+use ssrt_runtime::{CompileError, Compiler};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Where the development bundle of `lib/client` (with the ssrt client) is served.
+pub const DEV_LIB_SCRIPT: &str = "/_ssrt/lib.js";
+/// Where the development bundle of `lib/css` is served.
+pub const DEV_LIB_STYLESHEET: &str = "/_ssrt/lib.css";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssetError {
+    #[error(transparent)]
+    Compile(#[from] CompileError),
+    #[error(transparent)]
+    Minify(#[from] minify::MinifyError),
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What an asset is, which decides its content type (and how a development
+/// compile error is shown in the browser).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssetKind {
+    Page,
+    Script,
+    Stylesheet,
+}
+
+impl AssetKind {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            AssetKind::Page => "text/html; charset=utf-8",
+            AssetKind::Script => "application/javascript; charset=utf-8",
+            AssetKind::Stylesheet => "text/css; charset=utf-8",
+        }
+    }
+}
+
+/// The app's assets. Cheap to clone.
+#[derive(Clone)]
+pub struct Assets {
+    sources: Arc<Sources>,
+    /// Development: compiled assets by URL path until a watched file changes.
+    compiled: Arc<Mutex<HashMap<String, Arc<str>>>>,
+}
+
+impl Assets {
+    pub fn new(project: Project, compiler: Compiler) -> Self {
+        Self {
+            sources: Arc::new(Sources::new(project, compiler)),
+            compiled: Arc::default(),
+        }
+    }
+
+    /// Development: what is served at `url_path`, if it is an asset URL:
+    /// `/` (the page), [`DEV_LIB_SCRIPT`], [`DEV_LIB_STYLESHEET`],
+    /// `/client/…`, `/shared/…` and `/css/app.styl`.
+    pub fn kind_of(url_path: &str) -> Option<AssetKind> {
+        match url_path {
+            "/" | "/index.html" => Some(AssetKind::Page),
+            DEV_LIB_SCRIPT => Some(AssetKind::Script),
+            DEV_LIB_STYLESHEET | "/css/app.styl" => Some(AssetKind::Stylesheet),
+            _ if url_path.starts_with("/client/") || url_path.starts_with("/shared/") => {
+                Some(AssetKind::Script)
+            }
+            _ => None,
+        }
+    }
+
+    /// Development: compiles the asset at `url_path` (see [`Assets::kind_of`]),
+    /// or answers from the cache. `Ok(None)` when there is no such file.
+    pub async fn compile(&self, url_path: &str) -> Result<Option<Arc<str>>, AssetError> {
+        let url_path = if url_path == "/index.html" {
+            "/"
+        } else {
+            url_path
+        };
+        if let Some(hit) = self.cache().get(url_path) {
+            return Ok(Some(hit.clone()));
+        }
+        let sources = &self.sources;
+        let compiled = match url_path {
+            "/" => Some(sources.page(&page::live_tags(sources).await?).await?),
+            DEV_LIB_SCRIPT => Some(sources.library_script(false).await?),
+            DEV_LIB_STYLESHEET => Some(sources.library_stylesheet(false)?),
+            "/css/app.styl" => Some(sources.stylesheet().await?),
+            _ => sources.code_at(url_path).await?,
+        };
+        let Some(compiled) = compiled else {
+            return Ok(None);
+        };
+        let compiled: Arc<str> = compiled.into();
+        self.cache().insert(url_path.to_owned(), compiled.clone());
+        Ok(Some(compiled))
+    }
+
+    /// Production: packs everything into `public/assets` and writes
+    /// `public/index.html`, removing what an earlier pack left.
+    pub async fn pack(&self) -> Result<PackReport, AssetError> {
+        pack::pack(&self.sources).await
+    }
+
+    /// What a change to `paths` means for the assets; forgets compiled
+    /// assets it affects.
+    pub fn changed(&self, paths: &[PathBuf]) -> Option<Change> {
+        let change = watch::classify(self.sources.project().root(), paths)?;
+        if change != Change::Server {
+            self.cache().clear();
+        }
+        Some(change)
+    }
+
+    /// The folders [`watch`] should watch.
+    pub fn watched_folders(&self) -> Vec<PathBuf> {
+        watch::folders(self.sources.project().root())
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<str>>> {
+        self.compiled.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

@@ -1,0 +1,177 @@
+//! The app's browser-side sources and how each one compiles: the page
+//! (`app/views/app.jade`), templates, client and shared code, stylesheets and
+//! the `lib/` bundles.
+
+use crate::AssetError;
+use crate::minify;
+use serde_json::json;
+use ssrt_project::Project;
+use ssrt_runtime::{Compiler, SourceKind};
+use std::path::{Path, PathBuf};
+
+pub(crate) struct Sources {
+    project: Project,
+    compiler: Compiler,
+}
+
+/// A piece of browser code: where it lives and the URL development serves it at.
+pub(crate) struct CodeFile {
+    pub path: PathBuf,
+    pub url: String,
+}
+
+impl Sources {
+    pub fn new(project: Project, compiler: Compiler) -> Self {
+        Self { project, compiler }
+    }
+
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// A path as users know it: relative to the app.
+    pub fn shown(&self, path: &Path) -> String {
+        path.strip_prefix(self.project.root())
+            .unwrap_or(path)
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// `app/views/app.jade` rendered, `!= SocketStream` standing for `tags`.
+    pub async fn page(&self, tags: &str) -> Result<String, AssetError> {
+        let path = self.project.root().join("app/views/app.jade");
+        let source = read(&path)?;
+        let locals = json!({ "locals": { "SocketStream": tags } });
+        Ok(self
+            .compiler
+            .compile(SourceKind::Jade, source, &path, locals)
+            .await?)
+    }
+
+    /// Every jQuery template as `<script id="dir-name" type="text/html">`.
+    pub async fn templates(&self) -> Result<String, AssetError> {
+        let mut html = String::new();
+        for (id, path) in self.project.templates()? {
+            let source = read(&path)?;
+            let rendered = self
+                .compiler
+                .compile(SourceKind::Jade, source, &path, json!({}))
+                .await?;
+            html.push_str(&format!(
+                "<script id=\"{id}\" type=\"text/html\">{rendered}</script>"
+            ));
+        }
+        Ok(html)
+    }
+
+    /// Shared code, then client code (`app` first): the app's own scripts in
+    /// the order the page loads them.
+    pub fn code_files(&self) -> Result<Vec<CodeFile>, AssetError> {
+        let shared = self
+            .project
+            .shared_files()?
+            .into_iter()
+            .map(|f| ("shared", f));
+        let client = self
+            .project
+            .client_files()?
+            .into_iter()
+            .map(|f| ("client", f));
+        Ok(shared
+            .chain(client)
+            .map(|(folder, file)| {
+                let name = file.path.file_name().unwrap_or_default().to_string_lossy();
+                let dir = file.name.rsplit_once('/').map(|(dir, _)| format!("{dir}/"));
+                CodeFile {
+                    url: format!("/{folder}/{}{name}", dir.unwrap_or_default()),
+                    path: file.path.clone(),
+                }
+            })
+            .collect())
+    }
+
+    /// The compiled code served at a `/client/…` or `/shared/…` URL.
+    pub async fn code_at(&self, url: &str) -> Result<Option<String>, AssetError> {
+        let Some(file) = self.code_files()?.into_iter().find(|file| file.url == url) else {
+            return Ok(None);
+        };
+        self.code(&file.path).await.map(Some)
+    }
+
+    /// One code file as browser JavaScript.
+    pub async fn code(&self, path: &Path) -> Result<String, AssetError> {
+        let source = read(path)?;
+        if path.extension().is_some_and(|ext| ext == "coffee") {
+            Ok(self
+                .compiler
+                .compile(SourceKind::Coffee, source, path, json!({}))
+                .await?)
+        } else {
+            Ok(source)
+        }
+    }
+
+    /// `app/css/app.styl` compiled; `@import` looks in `app/css`.
+    pub async fn stylesheet(&self) -> Result<String, AssetError> {
+        let path = self.project.root().join("app/css/app.styl");
+        let source = read(&path)?;
+        let options = json!({ "paths": [self.project.root().join("app/css")] });
+        Ok(self
+            .compiler
+            .compile(SourceKind::Stylus, source, &path, options)
+            .await?)
+    }
+
+    /// The ssrt client, then `lib/client` in file-name order: `.coffee`
+    /// compiled, a `;` after each `.js` file, and (when `minified`) every
+    /// file minified except those named `.min`.
+    pub async fn library_script(&self, minified: bool) -> Result<String, AssetError> {
+        let mut bundle = if minified {
+            minify::javascript(ssrt_js::BROWSER_CLIENT, "ssrt-client.js")?
+        } else {
+            ssrt_js::BROWSER_CLIENT.to_owned()
+        };
+        bundle.push_str(";\n");
+        for path in self.project.library_files("lib/client")? {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            let code = match path.extension().and_then(|ext| ext.to_str()) {
+                Some("js") => read(&path)?,
+                Some("coffee") => self.code(&path).await?,
+                _ => continue,
+            };
+            if minified && !name.contains(".min") {
+                bundle.push_str(&minify::javascript(&code, &self.shown(&path))?);
+            } else {
+                bundle.push_str(&code);
+            }
+            bundle.push_str(";\n");
+        }
+        Ok(bundle)
+    }
+
+    /// `lib/css` in file-name order, minified (except `.min` files) when asked.
+    pub fn library_stylesheet(&self, minified: bool) -> Result<String, AssetError> {
+        let mut bundle = String::new();
+        for path in self.project.library_files("lib/css")? {
+            let name = path.file_name().unwrap_or_default().to_string_lossy();
+            if !name.ends_with(".css") {
+                continue;
+            }
+            let css = read(&path)?;
+            if minified && !name.contains(".min") {
+                bundle.push_str(&minify::stylesheet(&css, &self.shown(&path))?);
+            } else {
+                bundle.push_str(&css);
+            }
+            bundle.push('\n');
+        }
+        Ok(bundle)
+    }
+}
+
+pub(crate) fn read(path: &Path) -> Result<String, AssetError> {
+    std::fs::read_to_string(path).map_err(|source| AssetError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
