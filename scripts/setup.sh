@@ -3,13 +3,15 @@
 #   - cmake + libsimde-dev: the QuickJS engine of deno_core builds WAMR with CMake
 #     against Debian's simde headers (see build/cmake-toolchain.cmake);
 #   - redis-server (and redis-cli): the tests start their own Redis servers;
-#   - the npm packages pinned in js/package-lock.json (CoffeeScript, Node
-#     built-in polyfills), which are embedded into the binary at build time.
+#   - chromium + chromium-driver: the browser tests drive headless Chromium;
+#   - the npm packages pinned in js/package-lock.json (the CoffeeScript, Jade
+#     and Stylus compilers, Node built-in polyfills), which are embedded into
+#     the binary at build time.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake libsimde-dev redis-server redis-tools)
+packages=(cmake libsimde-dev redis-server redis-tools chromium chromium-driver)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

@@ -140,6 +140,7 @@ fn print_banner(info: &StartInfo, env: &str) {
          \x20 pid          {pid}\n\
          \x20 store        {store}\n\
          \x20 loaded       {server} server file{sp}, {shared} shared file{hp} in {ms} ms\n\
+         \x20 assets       {assets}\n\
          \x20 listening    http://{host}:{port}  (WebSocket /ws)",
         version = env!("CARGO_PKG_VERSION"),
         pid = std::process::id(),
@@ -150,6 +151,18 @@ fn print_banner(info: &StartInfo, env: &str) {
         hp = plural(load.shared_files),
         ms = load.load_time.as_millis(),
         port = info.address.port(),
+        assets = match &info.pack {
+            Some(pack) => format!(
+                "packed into public/assets in {} ms ({} KiB gzipped)",
+                pack.elapsed.as_millis(),
+                pack.files
+                    .iter()
+                    .map(|file| file.gzip)
+                    .sum::<usize>()
+                    .div_ceil(1024)
+            ),
+            None => "compiled live; open pages reload when files change".to_owned(),
+        },
     );
 }
 

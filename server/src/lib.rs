@@ -1,9 +1,11 @@
 //! The network side of ssrt (axum + tokio): the WebSocket protocol on `/ws`,
-//! the HTTP API, static files from `public/`, and event fan-out. The app's
+//! the HTTP API, the page and its assets, static files from `public/`, and
+//! event fan-out. The app's
 //! JavaScript runs on the engine thread of `ssrt-runtime`; this crate only
 //! talks to it through an [`ssrt_runtime::AppHandle`].
 
 mod api;
+mod assets;
 mod hub;
 pub mod protocol;
 mod pubsub;
@@ -16,8 +18,9 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use axum::routing::get;
 use hub::Hub;
+use ssrt_assets::Assets;
 use ssrt_project::{Config, Project, StoreSetting};
-use ssrt_runtime::{AppOptions, Completed, Delivery, LoadSummary, StartError};
+use ssrt_runtime::{AppOptions, Compiler, Completed, Delivery, LoadSummary, StartError};
 use ssrt_store::{Sessions, Store, StoreChoice, StoreError};
 use state::AppState;
 use std::future::Future;
@@ -40,11 +43,17 @@ pub enum ServerError {
     EngineStopped,
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Compiler(#[from] ssrt_runtime::CompileError),
+    #[error("packing the assets failed: {0}")]
+    Pack(#[from] ssrt_assets::AssetError),
 }
 
 /// What start-up found, for the banner.
 pub struct StartInfo {
     pub load: LoadSummary,
+    /// What was packed at start-up, when assets are packed.
+    pub pack: Option<ssrt_assets::PackReport>,
     pub store: String,
     pub address: SocketAddr,
 }
@@ -53,6 +62,8 @@ pub struct StartInfo {
 pub struct Server {
     router: Router,
     listener: TcpListener,
+    /// Watches the app's files while the server runs.
+    watcher: Option<ssrt_assets::Watcher>,
     pub info: StartInfo,
 }
 
@@ -71,8 +82,13 @@ impl Server {
         pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
         let sessions = Sessions::new(store.clone(), &prefix);
         let config = Arc::new(config);
+        let cache_dir = project.root().join(".ssrt/cache");
+        let compiler = {
+            let (root, cache_dir) = (project.root().to_path_buf(), cache_dir.clone());
+            tokio::task::spawn_blocking(move || Compiler::start(&root, Some(cache_dir)))
+        };
         let options = AppOptions {
-            cache_dir: Some(project.root().join(".ssrt/cache")),
+            cache_dir: Some(cache_dir),
             project: project.clone(),
             config: (*config).clone(),
             publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), &prefix)),
@@ -83,6 +99,17 @@ impl Server {
         let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
             .await
             .map_err(|_| ServerError::EngineStopped)??;
+        let compiler = compiler.await.map_err(|_| ServerError::EngineStopped)??;
+        let assets = Assets::new(project.clone(), compiler);
+        let packed = config.settings.pack_assets;
+        let pack = if packed {
+            tracing::info!("packing assets into public/assets");
+            let report = assets.pack().await?;
+            assets::log_pack(&report);
+            Some(report)
+        } else {
+            None
+        };
         let actions = app
             .describe_actions()
             .await
@@ -105,12 +132,16 @@ impl Server {
             client_config: config.client().to_string().into(),
             actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),
             config: config.clone(),
+            assets: assets.clone(),
         };
+        let watcher = assets::watch(assets, state.hub.clone(), packed);
         Ok(Self {
             router: router(state, &project),
             listener,
+            watcher,
             info: StartInfo {
                 load,
+                pack,
                 store: store.describe(),
                 address: local,
             },
@@ -122,6 +153,7 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let _watching = self.watcher;
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
@@ -174,22 +206,20 @@ fn router(state: AppState, project: &Project) -> Router {
             .route(&format!("/{prefix}"), get(api::index))
             .route(&format!("/{prefix}/{{*path}}"), get(api::call));
     }
-    let public =
-        ServeDir::new(project.root().join("public")).not_found_service(not_found.into_service());
+    let public = project.root().join("public");
+    router = if state.config.settings.pack_assets {
+        assets::packed_routes(router, &public)
+    } else {
+        assets::live_routes(router)
+    };
+    let public = ServeDir::new(public).not_found_service(not_found.into_service());
     router.fallback_service(public).with_state(state)
 }
 
 /// A 404 that tells a newcomer what this server does serve.
 async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
     let path = api::escape_html(uri.path());
-    let hint = if uri.path() == "/" {
-        "There is no <code>public/index.html</code>. This version of ssrt serves the app's \
-         actions (WebSocket <code>/ws</code>, HTTP API <a href=\"/api\">/api</a>) and the files \
-         in <code>public/</code>; rendering <code>app/views/app.jade</code> comes with the \
-         asset pipeline."
-    } else {
-        "No such file in <code>public/</code>."
-    };
+    let hint = "No such file in <code>public/</code>.";
     let body = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>\
          <body><h3>Not found: {path}</h3><p>{hint}</p></body></html>"

@@ -17,4 +17,5 @@ pub struct AppState {
     /// The public actions by file, for the API index and routing
     /// (`{"users/online": {"actions": [...], "authenticate": bool}}`).
     pub actions: Arc<serde_json::Value>,
+    pub assets: ssrt_assets::Assets,
 }

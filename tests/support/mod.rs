@@ -2,6 +2,8 @@
 //! fixture app, and talk to it with real WebSocket and HTTP clients.
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod browser;
+
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
@@ -70,9 +72,29 @@ impl Server {
     }
 
     pub fn start_in(dir: tempfile::TempDir, env: &[(&str, &str)]) -> Self {
+        Self::start_on(dir, env, 0)
+    }
+
+    /// Stops this server and starts another in the same app folder, on the
+    /// same port, as a deploy or a crash-and-restart would.
+    pub fn restart(mut self, env: &[(&str, &str)]) -> Self {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port = self.port;
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        Self::start_on(dir, env, port)
+    }
+
+    /// Stops the server; the app folder stays until the value is dropped.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn start_on(dir: tempfile::TempDir, env: &[(&str, &str)], port: u16) -> Self {
         let mut command = ssrt();
         command
-            .args(["start", "--port", "0"])
+            .args(["start", "--port", &port.to_string()])
             .current_dir(dir.path())
             .env("SS_ENV", "test")
             .env_remove("RUST_LOG")

@@ -1,0 +1,156 @@
+//! Serving the asset pipeline over HTTP: live-compiled assets in development,
+//! the packed files with long-lived cache headers otherwise, and what a
+//! watched change does (live reload, or a re-pack).
+
+use crate::hub::Hub;
+use crate::protocol;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use ssrt_assets::{AssetError, AssetKind, Assets, Change, PackReport, Watcher};
+use std::path::{Path, PathBuf};
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Packed file names change with every pack, so browsers may keep them forever.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+
+/// Development: the page and every live-compiled asset URL.
+pub fn live_routes(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route("/", get(live_asset))
+        .route("/index.html", get(live_asset))
+        .route(ssrt_assets::DEV_LIB_SCRIPT, get(live_asset))
+        .route(ssrt_assets::DEV_LIB_STYLESHEET, get(live_asset))
+        .route("/css/app.styl", get(live_asset))
+        .route("/client/{*path}", get(live_asset))
+        .route("/shared/{*path}", get(live_asset))
+}
+
+/// Production: `public/assets`, precompressed, cached for good.
+pub fn packed_routes(router: Router<AppState>, public: &Path) -> Router<AppState> {
+    let packed = ServeDir::new(public.join("assets"))
+        .precompressed_br()
+        .precompressed_gzip();
+    let cached_forever = SetResponseHeaderLayer::overriding(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(IMMUTABLE),
+    );
+    router.merge(
+        Router::new()
+            .nest_service("/assets", packed)
+            .layer(cached_forever),
+    )
+}
+
+async fn live_asset(State(state): State<AppState>, uri: Uri) -> Response {
+    let path = uri.path();
+    let Some(kind) = Assets::kind_of(path) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match state.assets.compile(path).await {
+        Ok(Some(body)) => (
+            [(header::CONTENT_TYPE, kind.content_type())],
+            body.to_string(),
+        )
+            .into_response(),
+        Ok(None) => (StatusCode::NOT_FOUND, format!("No such file: {path}\n")).into_response(),
+        Err(error) => {
+            tracing::error!("{error}");
+            compile_error_response(kind, &error)
+        }
+    }
+}
+
+/// A development compile error, shown where the developer is looking: the
+/// browser console for scripts, the page itself for stylesheets and views.
+fn compile_error_response(kind: AssetKind, error: &AssetError) -> Response {
+    let message = error.to_string();
+    let quoted = protocol::json_string(&message);
+    let body = match kind {
+        AssetKind::Script => format!("console.error(\"ssrt: cannot compile \" + {quoted});\n"),
+        AssetKind::Stylesheet => {
+            let css_text = message
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\A ");
+            format!(
+                "/* ssrt: cannot compile */\nhtml::before {{ content: \"{css_text}\"; \
+                 display: block; white-space: pre; font: 14px monospace; color: #b00; \
+                 background: #fee; padding: 1em; }}\n"
+            )
+        }
+        AssetKind::Page => {
+            let html = crate::api::escape_html(&message);
+            // The client library keeps the live reload working while the page is broken.
+            format!(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Compile error</title>\
+                 <script src=\"{}\"></script><script>console.error(\"ssrt: cannot compile \" + {quoted});</script>\
+                 </head><body><h3>ssrt cannot render the page</h3><pre>{html}</pre></body></html>",
+                ssrt_assets::DEV_LIB_SCRIPT
+            )
+        }
+    };
+    let status = if kind == AssetKind::Page {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    };
+    (status, [(header::CONTENT_TYPE, kind.content_type())], body).into_response()
+}
+
+/// Logs what a pack wrote.
+pub fn log_pack(report: &PackReport) {
+    for file in &report.files {
+        tracing::info!(
+            "packed public/assets/{} ({} bytes, {} minified, {} gzip, {} brotli)",
+            file.name,
+            file.raw,
+            file.minified,
+            file.gzip,
+            file.brotli
+        );
+    }
+    tracing::info!("assets packed in {} ms", report.elapsed.as_millis());
+}
+
+/// Watches the app's sources. In development a change reloads every open
+/// page (stylesheets are swapped in place); with packed assets it re-packs.
+pub fn watch(assets: Assets, hub: Hub, packed: bool) -> Option<Watcher> {
+    let runtime = tokio::runtime::Handle::current();
+    let folders = assets.watched_folders();
+    let on_change = move |paths: Vec<PathBuf>| {
+        let Some(change) = assets.changed(&paths) else {
+            return;
+        };
+        if change == Change::Server {
+            tracing::info!("server code changed; restart ssrt to load it");
+        } else if packed {
+            let assets = assets.clone();
+            runtime.spawn(async move {
+                match assets.pack().await {
+                    Ok(report) => log_pack(&report),
+                    Err(e) => tracing::error!("re-packing the assets failed: {e}"),
+                }
+            });
+        } else {
+            let what = if change == Change::Styles {
+                "css"
+            } else {
+                "page"
+            };
+            tracing::debug!("assets changed; reloading open pages ({what})");
+            hub.broadcast(protocol::system("reload", &protocol::json_string(what)).into());
+        }
+    };
+    match ssrt_assets::watch(&folders, on_change) {
+        Ok(watcher) => Some(watcher),
+        Err(e) => {
+            tracing::warn!("cannot watch the app's files for changes: {e}");
+            None
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! The asset pipeline over HTTP (SPEC 8): live compiling in development,
+//! compile errors that name the file and line without stopping the server,
+//! and packing for production (names, minifying, compressed copies, cache
+//! headers, re-packing on change).
+
+mod support;
+
+use std::path::Path;
+use std::time::Instant;
+use support::{PATIENCE, Server, copy_fixture};
+
+async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = reqwest::Client::new().get(url);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("request")
+}
+
+async fn text(url: &str) -> String {
+    get(url, &[]).await.text().await.expect("body")
+}
+
+/// Polls `url` until its body satisfies `done` (files change under a watcher).
+async fn wait_for_body(url: &str, done: impl Fn(&str) -> bool) -> String {
+    let started = Instant::now();
+    loop {
+        let body = text(url).await;
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "{url} never changed; it serves:\n{body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+fn packed_files(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("public/assets"))
+        .expect("public/assets")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn development_compiles_each_asset_on_request() {
+    let server = Server::start();
+    let page = get(&server.url("/"), &[]).await;
+    assert_eq!(page.headers()["content-type"], "text/html; charset=utf-8");
+    let page = page.text().await.unwrap();
+    assert!(
+        page.starts_with("<!DOCTYPE html><html><head><title>ssrt fixture</title>"),
+        "{page}"
+    );
+    assert!(page.contains(r#"<h1 class="title">Fixture</h1>"#), "{page}");
+    assert!(
+        page.contains(r#"<script src="/client/app.coffee" type="text/javascript"></script><script src="/client/clock.coffee""#),
+        "{page}"
+    );
+
+    let app = get(&server.url("/client/app.coffee"), &[]).await;
+    assert_eq!(
+        app.headers()["content-type"],
+        "application/javascript; charset=utf-8"
+    );
+    let app = app.text().await.unwrap();
+    assert!(app.starts_with("(function() {\n  window.app = {"), "{app}");
+
+    let css = text(&server.url("/css/app.styl")).await;
+    assert!(
+        css.contains("body h1 {\n  -webkit-border-radius: 4px;"),
+        "{css}"
+    );
+
+    let lib = text(&server.url("/_ssrt/lib.js")).await;
+    assert!(lib.starts_with("// The ssrt browser client"), "{lib}");
+    assert!(
+        lib.contains("})();\n(function() {\n  window.format"),
+        "{lib}"
+    );
+
+    for missing in [
+        "/client/nothing.coffee",
+        "/client/..%2f..%2fconfig%2fapp.json",
+        "/shared/x.js",
+    ] {
+        assert_eq!(
+            get(&server.url(missing), &[]).await.status(),
+            404,
+            "{missing}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn development_compile_errors_name_the_file_and_line_and_the_server_keeps_going() {
+    let dir = copy_fixture("basic");
+    std::fs::write(dir.path().join("app/client/clock.coffee"), "x = 1\ny = (\n").unwrap();
+    std::fs::write(
+        dir.path().join("app/css/helpers.styl"),
+        "body\n  color red\n  a\n   ::: x\n",
+    )
+    .unwrap();
+    let server = Server::start_in(dir, &[]);
+
+    let script = text(&server.url("/client/clock.coffee")).await;
+    assert!(
+        script.starts_with("console.error(\"ssrt: cannot compile \" + \"app/client/clock.coffee:"),
+        "{script}"
+    );
+    let css = text(&server.url("/css/app.styl")).await;
+    assert!(css.contains("html::before { content: \""), "{css}");
+    assert!(css.contains("app/css/helpers.styl:4"), "{css}");
+
+    // Everything else still works, and the log names the file.
+    assert!(
+        text(&server.url("/client/app.coffee"))
+            .await
+            .contains("window.app")
+    );
+    let mut client = server.client().await;
+    assert_eq!(client.reply("app.square", serde_json::json!(5)).await, 25);
+    let log = server.output();
+    assert!(
+        log.contains("app/client/clock.coffee:2:5: missing )"),
+        "{log}"
+    );
+    assert!(log.contains("app/css/helpers.styl:4\n"), "{log}");
+}
+
+#[tokio::test]
+async fn a_broken_page_shows_its_error_and_recovers_when_fixed() {
+    let dir = copy_fixture("basic");
+    let root = dir.path().to_path_buf();
+    let good = std::fs::read_to_string(root.join("app/views/app.jade")).unwrap();
+    std::fs::write(
+        root.join("app/views/app.jade"),
+        "html\n  body\n    p= missing.value\n",
+    )
+    .unwrap();
+    let server = Server::start_in(dir, &[]);
+
+    let page = get(&server.url("/"), &[]).await;
+    assert_eq!(page.status(), 500);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("app/views/app.jade:3"), "{page}");
+    assert!(
+        page.contains(r#"<script src="/_ssrt/lib.js">"#),
+        "the live reload stays: {page}"
+    );
+
+    std::fs::write(root.join("app/views/app.jade"), good).unwrap();
+    wait_for_body(&server.url("/"), |body| {
+        body.contains("<h1 class=\"title\">")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn development_serves_edits_without_a_restart() {
+    let dir = copy_fixture("basic");
+    let root = dir.path().to_path_buf();
+    let server = Server::start_in(dir, &[]);
+    let url = server.url("/client/clock.coffee");
+    assert!(!text(&url).await.contains("edited"));
+    std::fs::write(root.join("app/client/clock.coffee"), "app.edited = true\n").unwrap();
+    wait_for_body(&url, |body| body.contains("app.edited = true;")).await;
+}
+
+#[tokio::test]
+async fn production_packs_minifies_and_compresses_once_at_start_up() {
+    let dir = copy_fixture("basic");
+    let root = dir.path().to_path_buf();
+    std::fs::create_dir_all(root.join("public/assets")).unwrap();
+    for stale in ["app_1.js", "app_1.js.gz", "lib_1.css", "logo.png"] {
+        std::fs::write(root.join("public/assets").join(stale), "old").unwrap();
+    }
+    let server = Server::start_in(dir, &[("SS_ENV", "staging")]);
+    assert!(
+        server
+            .banner
+            .contains("assets       packed into public/assets in "),
+        "{}",
+        server.banner
+    );
+
+    let files = packed_files(&root);
+    assert_eq!(
+        files.len(),
+        13,
+        "four packs, a .gz and a .br each, and logo.png: {files:?}"
+    );
+    assert!(
+        files.contains(&"logo.png".to_owned()),
+        "only packs are removed"
+    );
+    let stamp = files[0]
+        .trim_start_matches("app_")
+        .split('.')
+        .next()
+        .unwrap()
+        .to_owned();
+    for base in ["lib_{}.js", "app_{}.js", "lib_{}.css", "app_{}.css"] {
+        let name = base.replace("{}", &stamp);
+        for suffix in ["", ".gz", ".br"] {
+            assert!(
+                files.contains(&format!("{name}{suffix}")),
+                "{name}{suffix} in {files:?}"
+            );
+        }
+    }
+
+    let index = std::fs::read_to_string(root.join("public/index.html")).unwrap();
+    assert!(
+        index.contains(&format!(r#"<script src="/assets/lib_{stamp}.js""#)),
+        "{index}"
+    );
+    assert!(
+        index.contains(&format!(r#"<link href="/assets/app_{stamp}.css""#)),
+        "{index}"
+    );
+    assert_eq!(text(&server.url("/")).await, index);
+
+    let lib = text(&server.url(&format!("/assets/lib_{stamp}.js"))).await;
+    assert!(
+        lib.contains("\nwindow.tiny = function ( word ) { return \"tiny \" + word };"),
+        ".min untouched: {lib}"
+    );
+    assert!(lib.contains("})();;\n"), "a `;` after each .js file: {lib}");
+    assert!(
+        !lib.contains("// The ssrt browser client"),
+        "minified: {lib}"
+    );
+    let css = text(&server.url(&format!("/assets/app_{stamp}.css"))).await;
+    assert_eq!(
+        css,
+        "body{color:#369;font-family:sans-serif}body h1{-webkit-border-radius:4px;border-radius:4px}"
+    );
+
+    let url = server.url(&format!("/assets/app_{stamp}.js"));
+    let plain = get(&url, &[]).await;
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap();
+    for (accept, encoding) in [("gzip", "gzip"), ("br", "br"), ("gzip, br", "br")] {
+        let response = get(&url, &[("accept-encoding", accept)]).await;
+        assert_eq!(response.headers()["content-encoding"], encoding, "{accept}");
+        assert!(response.bytes().await.unwrap().len() < plain.len());
+    }
+}
+
+#[tokio::test]
+async fn production_repacks_when_a_library_changes() {
+    let dir = copy_fixture("basic");
+    let root = dir.path().to_path_buf();
+    let server = Server::start_in(dir, &[("SS_ENV", "staging")]);
+    let before = packed_files(&root);
+    std::fs::write(root.join("lib/css/reset.css"), "h2 { margin: 0px }\n").unwrap();
+    let index = wait_for_body(&server.url("/"), |body| {
+        !before.iter().any(|name| body.contains(name.as_str()))
+    })
+    .await;
+    let lib_css = index
+        .split("/assets/")
+        .find_map(|part| {
+            part.split('"')
+                .next()
+                .filter(|name| name.starts_with("lib_") && name.ends_with(".css"))
+        })
+        .expect("a lib stylesheet link")
+        .to_owned();
+    assert_eq!(
+        text(&server.url(&format!("/assets/{lib_css}"))).await,
+        "h2{margin:0}\n"
+    );
+    assert_eq!(packed_files(&root).len(), 12, "the old pack is gone");
+}
+
+#[tokio::test]
+async fn a_compile_error_at_pack_time_stops_start_up_naming_the_file() {
+    let dir = copy_fixture("basic");
+    std::fs::write(
+        dir.path().join("lib/client/4.broken.js"),
+        "var ok = 1;\nvar = ;\n",
+    )
+    .unwrap();
+    let output = support::ssrt()
+        .args(["start", "--port", "0"])
+        .current_dir(dir.path())
+        .env("SS_ENV", "staging")
+        .output()
+        .expect("run ssrt");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("packing the assets failed: lib/client/4.broken.js:2: "),
+        "{stderr}"
+    );
+}

@@ -1,0 +1,171 @@
+//! The browser side, end to end: ssrt serves the fixture app to headless
+//! Chromium, live-compiled (development) and packed (staging), and the page
+//! runs: `app.init`, `remote` replies, pushed events, reconnection after a
+//! restart, and live reload.
+
+mod support;
+
+use serde_json::json;
+use support::browser::Browser;
+use support::{Server, copy_fixture};
+
+/// What the fixture's `app.init` writes into the page once it has run.
+async fn expect_app_running(browser: &Browser, env: &str) {
+    browser.wait_for_text("square", "625").await;
+    browser
+        .wait_for_text("message", &format!("Hello from {env}"))
+        .await;
+    browser.wait_for_text("inits", "1").await;
+    // Shared code, lib/client (.js without a `;`, .coffee, .min) all loaded.
+    browser.wait_for_text("shared", "**** it").await;
+    browser.wait_for_text("format", "#7").await;
+    browser.wait_for_text("tiny", "tiny ok").await;
+    // Stylus (with its @import) and lib/css both applied.
+    browser
+        .wait_for(
+            "return getComputedStyle(document.body).color",
+            json!("rgb(51, 102, 153)"),
+        )
+        .await;
+    browser
+        .wait_for(
+            "return getComputedStyle(document.body).marginTop",
+            json!("0px"),
+        )
+        .await;
+    // The jQuery template, the session cookie and the environment.
+    browser
+        .wait_for(
+            "return document.getElementById('people-info').innerHTML",
+            json!("<div class=\"person\"><span class=\"name\">${name}</span></div>"),
+        )
+        .await;
+    browser
+        .wait_for(
+            "return /(^|; )session_id=[0-9A-Za-z]{32}/.test(document.cookie)",
+            json!(true),
+        )
+        .await;
+    browser.wait_for("return $SS.env", json!(env)).await;
+}
+
+/// An event published on the server reaches the page.
+async fn expect_pushed_events(server: &Server, browser: &Browser) {
+    let reply = reqwest::get(server.url("/api/app/shout.json?hello%20page"))
+        .await
+        .expect("call the API");
+    assert_eq!(reply.status(), 200);
+    browser.wait_for_text("event", "hello page").await;
+}
+
+#[tokio::test]
+async fn the_live_compiled_page_runs_the_app() {
+    let server = Server::start();
+    let browser = Browser::launch().await;
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+    expect_app_running(&browser, "test").await;
+    expect_pushed_events(&server, &browser).await;
+    browser
+        .wait_for(
+            "return Array.from(document.scripts).filter(s => s.src).map(s => new URL(s.src).pathname)",
+            json!(["/_ssrt/lib.js", "/shared/filter.coffee", "/client/app.coffee", "/client/clock.coffee"]),
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_packed_page_runs_the_app() {
+    let server = Server::start_fixture("basic", &[("SS_ENV", "staging")]);
+    let browser = Browser::launch().await;
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+    expect_app_running(&browser, "staging").await;
+    expect_pushed_events(&server, &browser).await;
+    browser
+        .wait_for(
+            "return Array.from(document.scripts).filter(s => s.src).every(s => /^\\/assets\\/(lib|app)_\\d+\\.js$/.test(new URL(s.src).pathname))",
+            json!(true),
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_open_page_reconnects_after_a_restart_and_sends_what_was_queued() {
+    let mut server = Server::start();
+    let browser = Browser::launch().await;
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+    browser.wait_for_text("square", "625").await;
+
+    server.kill();
+    browser.wait_for_text("status", "down").await;
+    // Called while the server is down: queued in the page until it is back.
+    browser.run("app.again(9)").await;
+
+    let server = server.restart(&[]);
+    browser.wait_for_text("status", "up 1").await;
+    browser.wait_for_text("square", "81").await;
+    browser.run("app.again(12)").await;
+    browser.wait_for_text("square", "144").await;
+    // A reconnection is not a new page: app.init ran once.
+    browser.wait_for_text("inits", "1").await;
+    drop(server);
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn edits_reload_open_pages_and_stylesheets_swap_in_place() {
+    let dir = copy_fixture("basic");
+    let root = dir.path().to_path_buf();
+    let server = Server::start_in(dir, &[]);
+    let browser = Browser::launch().await;
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+    browser.wait_for_text("square", "625").await;
+    browser.run("window.sameDocument = true").await;
+
+    std::fs::write(
+        root.join("app/css/helpers.styl"),
+        "brand = #993366\n\nrounded(radius)\n  border-radius radius\n",
+    )
+    .unwrap();
+    browser
+        .wait_for(
+            "return getComputedStyle(document.body).color",
+            json!("rgb(153, 51, 102)"),
+        )
+        .await;
+    browser
+        .wait_for("return window.sameDocument === true", json!(true))
+        .await;
+
+    let app = std::fs::read_to_string(root.join("app/client/clock.coffee")).unwrap();
+    std::fs::write(
+        root.join("app/client/clock.coffee"),
+        app + "\napp.edited = true\n",
+    )
+    .unwrap();
+    browser
+        .wait_for(
+            "return window.sameDocument === undefined && app.edited === true",
+            json!(true),
+        )
+        .await;
+    browser.wait_for_text("square", "625").await;
+    browser.close().await;
+}
