@@ -169,3 +169,60 @@ async fn edits_reload_open_pages_and_stylesheets_swap_in_place() {
     browser.wait_for_text("square", "625").await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn remote_takes_falsy_params_options_and_the_prefix_and_logs_by_level() {
+    let server = Server::start();
+    let browser = Browser::launch().await;
+    browser
+        .client
+        .goto(&server.url("/"))
+        .await
+        .expect("open the page");
+    browser.wait_for_text("square", "625").await;
+    // Record what the client logs, and answer into `window.results`.
+    browser
+        .run(
+            "window.logged = []; console.log = function () { logged.push(Array.from(arguments).join(' ')) };\
+             window.results = []; window.keep = function (r) { results.push(r) };",
+        )
+        .await;
+
+    browser
+        .run(
+            "$SS.config.log.level = 2;\
+             remote('app.echo', 0, keep); remote('app.echo', false, keep); remote('app.echo', '', keep);\
+             remote('app.square', 3, {silent: true}, keep);",
+        )
+        .await;
+    browser
+        .wait_for("return results", json!([0, false, "", 9]))
+        .await;
+    browser
+        .wait_for(
+            "return logged",
+            json!(["<- app.echo", "<- app.echo", "<- app.echo"]),
+        )
+        .await;
+
+    browser
+        .run(
+            "logged.length = 0; results.length = 0; $SS.config.log.level = 4;\
+             $SS.config.remote_prefix = 'users.online'; remote('double', 21, keep);",
+        )
+        .await;
+    browser.wait_for("return results", json!([42])).await;
+    browser
+        .wait_for(
+            "return logged",
+            json!(["<- users.online.double 21", "-> users.online.double 42"]),
+        )
+        .await;
+
+    browser
+        .run("logged.length = 0; $SS.config.remote_prefix = null; $SS.config.log.level = 0; remote('app.square', 2, keep);")
+        .await;
+    browser.wait_for("return results", json!([42, 4])).await;
+    browser.wait_for("return logged", json!([])).await;
+    browser.close().await;
+}

@@ -83,12 +83,8 @@ impl Server {
         let sessions = Sessions::new(store.clone(), &prefix);
         let config = Arc::new(config);
         let cache_dir = project.root().join(".ssrt/cache");
-        let compiler = {
-            let (root, cache_dir) = (project.root().to_path_buf(), cache_dir.clone());
-            tokio::task::spawn_blocking(move || Compiler::start(&root, Some(cache_dir)))
-        };
         let options = AppOptions {
-            cache_dir: Some(cache_dir),
+            cache_dir: Some(cache_dir.clone()),
             project: project.clone(),
             config: (*config).clone(),
             publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), &prefix)),
@@ -96,20 +92,11 @@ impl Server {
             store: store.clone(),
             logins: Box::new(hub.clone()),
         };
-        let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
-            .await
-            .map_err(|_| ServerError::EngineStopped)??;
-        let compiler = compiler.await.map_err(|_| ServerError::EngineStopped)??;
-        let assets = Assets::new(project.clone(), compiler);
-        let packed = config.settings.pack_assets;
-        let pack = if packed {
-            tracing::info!("packing assets into public/assets");
-            let report = assets.pack().await?;
-            assets::log_pack(&report);
-            Some(report)
-        } else {
-            None
-        };
+        let app = tokio::task::spawn_blocking(move || ssrt_runtime::start(options));
+        // Assets compile on their own engine while the app loads on its.
+        let (assets, pack) =
+            prepare_assets(&project, cache_dir, config.settings.pack_assets).await?;
+        let (app, load) = app.await.map_err(|_| ServerError::EngineStopped)??;
         let actions = app
             .describe_actions()
             .await
@@ -134,7 +121,7 @@ impl Server {
             config: config.clone(),
             assets: assets.clone(),
         };
-        let watcher = assets::watch(assets, state.hub.clone(), packed);
+        let watcher = assets::watch(assets, state.hub.clone(), pack.is_some());
         Ok(Self {
             router: router(state, &project),
             listener,
@@ -158,6 +145,26 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await
     }
+}
+
+/// Starts the compilers' engine and, when assets are packed, packs them.
+async fn prepare_assets(
+    project: &Project,
+    cache_dir: std::path::PathBuf,
+    packed: bool,
+) -> Result<(Assets, Option<ssrt_assets::PackReport>), ServerError> {
+    let root = project.root().to_path_buf();
+    let compiler = tokio::task::spawn_blocking(move || Compiler::start(&root, Some(cache_dir)))
+        .await
+        .map_err(|_| ServerError::EngineStopped)??;
+    let assets = Assets::new(project.clone(), compiler);
+    if !packed {
+        return Ok((assets, None));
+    }
+    tracing::info!("packing assets into public/assets");
+    let report = assets.pack().await?;
+    assets::log_pack(&report);
+    Ok((assets, Some(report)))
 }
 
 /// Redis when the app asks for it (its config sets `redis`, or `store` says
