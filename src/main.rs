@@ -5,7 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ssrt_project::{Config, Project};
 use ssrt_server::{Server, StartInfo};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tracing_subscriber::EnvFilter;
 
 /// Many small allocations per call (frames, JSON, engine values): mimalloc
@@ -34,6 +34,12 @@ enum Command {
         #[arg(long, short = 'p')]
         port: Option<u16>,
     },
+    /// Create a new project with a working starter app
+    #[command(visible_alias = "n", after_help = NEW_HELP)]
+    New {
+        /// The project's name, which is also its folder's
+        name: String,
+    },
     /// Print the version
     #[command(visible_alias = "v")]
     Version,
@@ -54,10 +60,19 @@ Examples:
   SS_ENV=production ssrt start    production settings: packed assets, no request logs
   ssrt start --port 4000          override the port";
 
+const NEW_HELP: &str = "\
+Writes app/{client,css,server,shared,views}, lib/{client,css,server}, public/{assets,images},
+config/ and vendor/, with a starter page that calls app.init on the server, a Stylus
+stylesheet, a Jade view and jQuery. Refuses a folder that already exists.
+
+Example:
+  ssrt new chat && cd chat && ssrt start";
+
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Start { dir, port } => start(dir, port),
+        Command::New { name } => new_project(&name),
         Command::Version => {
             println!("ssrt {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -79,6 +94,17 @@ fn help(command: Option<&str>) -> anyhow::Result<()> {
     args.push("--help");
     // clap prints the help and exits, or reports an unknown command.
     Cli::parse_from(args);
+    Ok(())
+}
+
+fn new_project(name: &str) -> anyhow::Result<()> {
+    let root = ssrt_generator::create(Path::new("."), name)?;
+    println!(
+        "Created {name}/, a new SocketStream app. Next:\n\n  cd {name}\n  ssrt start        \
+         then open http://localhost:3000\n\nEdit app/client/app.coffee or app/css/app.styl and \
+         the page reloads by itself."
+    );
+    tracing::debug!("created {}", root.display());
     Ok(())
 }
 
