@@ -1,11 +1,15 @@
 //! `ssrt`: the command line. Everything it runs lives in the workspace crates;
 //! this file only parses arguments, sets up logging and prints the banner.
 
+mod console;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ssrt_project::{Config, Project};
 use ssrt_server::{Server, StartInfo};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
 /// Many small allocations per call (frames, JSON, engine values): mimalloc
@@ -34,6 +38,17 @@ enum Command {
         #[arg(long, short = 'p')]
         port: Option<u16>,
     },
+    /// A JavaScript REPL with the app loaded: $SS, R, the app's globals
+    #[command(visible_alias = "c", after_help = CONSOLE_HELP)]
+    Console {
+        /// The project folder (holding app/ and public/)
+        #[arg(long, short = 'd', default_value = ".")]
+        dir: PathBuf,
+        /// With piped input: how long the app must print nothing after the
+        /// input ends before the console exits (waiting for callbacks)
+        #[arg(long, default_value_t = 300, value_name = "MS")]
+        wait: u64,
+    },
     /// Create a new project with a working starter app
     #[command(visible_alias = "n", after_help = NEW_HELP)]
     New {
@@ -60,6 +75,15 @@ Examples:
   SS_ENV=production ssrt start    production settings: packed assets, no request logs
   ssrt start --port 4000          override the port";
 
+const CONSOLE_HELP: &str = "\
+Interactive on a terminal: history (.ssrt/console_history), multi-line entries, Tab
+completion of names, .coffee to type CoffeeScript. With piped input it runs each entry
+and prints results, then exits (non-zero if an entry threw).
+
+Examples:
+  ssrt console
+  echo '$SS.server.app.square(25, console.log)' | ssrt console      prints 625";
+
 const NEW_HELP: &str = "\
 Writes app/{client,css,server,shared,views}, lib/{client,css,server}, public/{assets,images},
 config/ and vendor/, with a starter page that calls app.init on the server, a Stylus
@@ -73,6 +97,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Start { dir, port } => start(dir, port),
         Command::New { name } => new_project(&name),
+        Command::Console { dir, wait } => console(dir, Duration::from_millis(wait)),
         Command::Version => {
             println!("ssrt {}", env!("CARGO_PKG_VERSION"));
             Ok(())
@@ -106,6 +131,39 @@ fn new_project(name: &str) -> anyhow::Result<()> {
     );
     tracing::debug!("created {}", root.display());
     Ok(())
+}
+
+fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
+    let project = Project::open(&dir)?;
+    let env = std::env::var("SS_ENV").unwrap_or_else(|_| "development".to_owned());
+    let config = Config::load(project.root(), &env)?;
+    // The REPL's output is the point; the server's request log is not.
+    init_logging(
+        config.settings.log.level.min(1),
+        config.settings.enable_color,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let root = project.root().to_path_buf();
+    let (app, load, store) = runtime.block_on(ssrt_server::load_app(project, config))?;
+    if std::io::stdin().is_terminal() {
+        println!(
+            "ssrt {} console · {env} · {} server files, {} shared · store: {store}",
+            env!("CARGO_PKG_VERSION"),
+            load.server_files,
+            load.shared_files
+        );
+    }
+    // The REPL blocks this thread; the runtime's workers keep the store and
+    // publisher going meanwhile.
+    let ok = console::run(app, &root, quiet_wait)?;
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow::anyhow!("an entry threw (see above)"))
+    }
 }
 
 fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {

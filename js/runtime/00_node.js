@@ -64,8 +64,8 @@
 
   // console formats like Node's (util.format); util loads on first use.
   const format = (args) => internal.require("util").format(...args) + "\n";
-  const out = (...args) => ops.op_console_write(false, format(args));
-  const err = (...args) => ops.op_console_write(true, format(args));
+  const out = (...args) => void ops.op_console_write(false, format(args));
+  const err = (...args) => void ops.op_console_write(true, format(args));
   globalThis.console = {
     log: out,
     info: out,

@@ -2,8 +2,8 @@
 //!
 //! * [`NODE`]: the engine bootstrap every ssrt engine runs first: Node-style
 //!   globals and the CommonJS module system.
-//! * [`APP`]: what an app's engine adds: `$SS` with action dispatch and the
-//!   `R` Redis client.
+//! * [`APP`]: what an app's engine adds: `$SS` with action dispatch, the
+//!   `R` Redis client, and what `ssrt console` evaluates through.
 //! * [`COMPILERS`]: what the asset compiler's engine adds: CoffeeScript, Jade
 //!   and Stylus behind one `compile` function.
 //! * [`BROWSER_CLIENT`]: the browser client library (`$SS`, `remote`), sent to
@@ -30,6 +30,10 @@ pub const APP: &[(&str, &str)] = &[
     (
         "ssrt:runtime/03_redis.js",
         include_str!("../runtime/03_redis.js"),
+    ),
+    (
+        "ssrt:runtime/04_console.js",
+        include_str!("../runtime/04_console.js"),
     ),
 ];
 

@@ -4,6 +4,7 @@
 //! Written only against the API both engines of `deno_core` provide (QuickJS
 //! and V8), so the same code builds with either feature.
 
+use crate::ConsoleOutcome;
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
     ActionError, CallTable, CompileCache, Completed, LoginListenerSlot, PublisherSlot, Responder,
@@ -32,6 +33,8 @@ struct Entrypoints {
     attach_session: v8::Global<v8::Function>,
     detach_session: v8::Global<v8::Function>,
     describe_actions: v8::Global<v8::Function>,
+    console_eval: v8::Global<v8::Function>,
+    console_complete: v8::Global<v8::Function>,
 }
 
 pub struct Engine {
@@ -68,6 +71,8 @@ impl Engine {
             attach_session: function(&mut runtime, "attachSession")?,
             detach_session: function(&mut runtime, "detachSession")?,
             describe_actions: function(&mut runtime, "describeActions")?,
+            console_eval: function(&mut runtime, "consoleEval")?,
+            console_complete: function(&mut runtime, "consoleComplete")?,
         };
         Ok(Self { runtime, entry })
     }
@@ -142,6 +147,35 @@ impl Engine {
                 tracing::error!("listing actions failed: {e}");
                 "{}".to_owned()
             }
+        }
+    }
+
+    /// Evaluates a console entry; see [`crate::ConsoleOutcome`].
+    pub fn console_eval(&mut self, source: &str, coffee: bool, colors: bool) -> ConsoleOutcome {
+        let flag = |on: bool| Arg::Int(u32::from(on));
+        let args = [Arg::Str(source), flag(coffee), flag(colors)];
+        let json = match call(&mut self.runtime, &self.entry.console_eval, &args) {
+            Ok(Some(json)) => json,
+            Ok(None) => return ConsoleOutcome::Error("the console returned nothing".into()),
+            Err(e) => return ConsoleOutcome::Error(e),
+        };
+        let mut answer: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
+        match (answer["result"].take(), answer["error"].take()) {
+            (serde_json::Value::String(text), _) => ConsoleOutcome::Value(text),
+            (_, serde_json::Value::String(error)) => ConsoleOutcome::Error(error),
+            _ => ConsoleOutcome::Undefined,
+        }
+    }
+
+    /// Completions of the dotted path `path` (`$SS.ser` → `$SS.server`).
+    pub fn console_complete(&mut self, path: &str) -> Vec<String> {
+        match call(
+            &mut self.runtime,
+            &self.entry.console_complete,
+            &[Arg::Str(path)],
+        ) {
+            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
+            _ => Vec::new(),
         }
     }
 

@@ -2,7 +2,7 @@
 
 use crate::engine::{Engine, EngineState};
 use crate::manifest::Manifest;
-use crate::{Call, CallOrigin, Delivery};
+use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
 use ssrt_ops::{
     ActionError, CallTable, CompileCache, LoginListener, LoginListenerSlot, Publisher,
     PublisherSlot,
@@ -60,6 +60,13 @@ enum Job {
     AttachSession(u32, String),
     DetachSession(u32),
     DescribeActions(oneshot::Sender<String>),
+    ConsoleEval {
+        source: String,
+        coffee: bool,
+        colors: bool,
+        reply: oneshot::Sender<ConsoleOutcome>,
+    },
+    ConsoleComplete(String, oneshot::Sender<Vec<String>>),
 }
 
 /// The server's way into the engine thread. Cheap to clone; the thread ends
@@ -95,6 +102,41 @@ impl AppHandle {
             .send(Job::DescribeActions(tx))
             .map_err(|_| engine_stopped())?;
         rx.await.map_err(|_| engine_stopped())
+    }
+}
+
+impl AppHandle {
+    /// `ssrt console`: evaluates `source` (CoffeeScript when `coffee`) in the
+    /// app's global scope; `colors` asks for ANSI colours in the printed value.
+    /// Blocks until the engine answers: call it off the async runtime.
+    pub fn console_eval(&self, source: String, coffee: bool, colors: bool) -> ConsoleOutcome {
+        let (reply, answer) = oneshot::channel();
+        let job = Job::ConsoleEval {
+            source,
+            coffee,
+            colors,
+            reply,
+        };
+        if self.jobs.send(job).is_err() {
+            return ConsoleOutcome::Error(engine_stopped().message);
+        }
+        answer
+            .blocking_recv()
+            .unwrap_or_else(|_| ConsoleOutcome::Error(engine_stopped().message))
+    }
+
+    /// `ssrt console`: the global names or properties that complete `path`.
+    /// Blocks like [`AppHandle::console_eval`].
+    pub fn console_complete(&self, path: &str) -> Vec<String> {
+        let (reply, answer) = oneshot::channel();
+        if self
+            .jobs
+            .send(Job::ConsoleComplete(path.to_owned(), reply))
+            .is_err()
+        {
+            return Vec::new();
+        }
+        answer.blocking_recv().unwrap_or_default()
     }
 }
 
@@ -240,6 +282,17 @@ fn run(engine: &mut Engine, job: Job) {
         Job::DetachSession(connection) => engine.detach_session(connection),
         Job::DescribeActions(reply) => {
             let _ = reply.send(engine.describe_actions());
+        }
+        Job::ConsoleEval {
+            source,
+            coffee,
+            colors,
+            reply,
+        } => {
+            let _ = reply.send(engine.console_eval(&source, coffee, colors));
+        }
+        Job::ConsoleComplete(path, reply) => {
+            let _ = reply.send(engine.console_complete(&path));
         }
     }
 }

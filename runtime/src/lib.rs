@@ -11,6 +11,7 @@ mod manifest;
 
 pub use compiler::{CompileError, Compiler, SourceKind};
 pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
+pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
     ActionError, Audience, Completed, LoginListener, Publication, Publisher, Responder,
 };
@@ -29,6 +30,16 @@ impl Delivery for DeliverInPlace {
     fn deliver(&mut self, batch: Vec<Completed>) {
         batch.into_iter().for_each(Completed::deliver);
     }
+}
+
+/// What a console entry evaluated to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConsoleOutcome {
+    /// The value, pretty-printed (`util.inspect`).
+    Value(String),
+    Undefined,
+    /// What was thrown, with its stack or `file:line`.
+    Error(String),
 }
 
 /// A call of a server action, from a socket or the HTTP API.

@@ -20,7 +20,7 @@ use axum::routing::get;
 use hub::Hub;
 use ssrt_assets::Assets;
 use ssrt_project::{Config, Project, StoreSetting};
-use ssrt_runtime::{AppOptions, Compiler, Completed, Delivery, LoadSummary, StartError};
+use ssrt_runtime::{AppHandle, AppOptions, Compiler, Completed, Delivery, LoadSummary, StartError};
 use ssrt_store::{Sessions, Store, StoreChoice, StoreError};
 use state::AppState;
 use std::future::Future;
@@ -71,27 +71,13 @@ impl Server {
     /// Loads the app into its engine and binds the configured address.
     pub async fn start(project: Project, config: Config) -> Result<Self, ServerError> {
         let hub = Hub::new();
-        let settings = &config.settings;
-        let store = Store::open(
-            store_choice(&config),
-            &settings.redis.host,
-            settings.redis.port,
-        )
-        .await?;
-        let prefix = settings.redis.key_prefix.clone();
+        let store = open_store(&config).await?;
+        let prefix = config.settings.redis.key_prefix.clone();
         pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
         let sessions = Sessions::new(store.clone(), &prefix);
-        let config = Arc::new(config);
         let cache_dir = project.root().join(".ssrt/cache");
-        let options = AppOptions {
-            cache_dir: Some(cache_dir.clone()),
-            project: project.clone(),
-            config: (*config).clone(),
-            publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), &prefix)),
-            delivery: Box::new(ReplyPump::spawn()),
-            store: store.clone(),
-            logins: Box::new(hub.clone()),
-        };
+        let options = app_options(&project, &config, &store, &hub);
+        let config = Arc::new(config);
         let app = tokio::task::spawn_blocking(move || ssrt_runtime::start(options));
         // Assets compile on their own engine while the app loads on its.
         let (assets, pack) =
@@ -144,6 +130,41 @@ impl Server {
         axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
             .await
+    }
+}
+
+/// The app in its engine, with its store and publisher, but no listener:
+/// what `ssrt console` runs. `$SS.publish` from it reaches running servers
+/// that share its Redis. Returns the app and a description of the store.
+pub async fn load_app(
+    project: Project,
+    config: Config,
+) -> Result<(AppHandle, LoadSummary, String), ServerError> {
+    let store = open_store(&config).await?;
+    let options = app_options(&project, &config, &store, &Hub::new());
+    let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
+        .await
+        .map_err(|_| ServerError::EngineStopped)??;
+    Ok((app, load, store.describe()))
+}
+
+async fn open_store(config: &Config) -> Result<Store, ServerError> {
+    let redis = &config.settings.redis;
+    Ok(Store::open(store_choice(config), &redis.host, redis.port).await?)
+}
+
+/// What the engine thread needs: the app, its store, where events and
+/// logins go.
+fn app_options(project: &Project, config: &Config, store: &Store, hub: &Hub) -> AppOptions {
+    let prefix = &config.settings.redis.key_prefix;
+    AppOptions {
+        cache_dir: Some(project.root().join(".ssrt/cache")),
+        project: project.clone(),
+        config: config.clone(),
+        publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), prefix)),
+        delivery: Box::new(ReplyPump::spawn()),
+        store: store.clone(),
+        logins: Box::new(hub.clone()),
     }
 }
 

@@ -1,0 +1,65 @@
+// `ssrt console`: evaluating what the developer types, in the app's own engine
+// (so `$SS`, `R` and the app's globals are all there), and completing names.
+"use strict";
+((globalThis) => {
+  const internal = globalThis.__ssrt;
+  const { core } = internal;
+
+  let util = null;
+  const inspect = (value, colors) => {
+    util ??= internal.require("util");
+    return util.inspect(value, { depth: 2, colors });
+  };
+
+  /**
+   * Evaluates one entry as a script in the global scope (CoffeeScript first
+   * compiled bare when `coffee`). Returns JSON: `{"result": …}` (the value
+   * inspected, absent for `undefined`) or `{"error": …}`.
+   */
+  internal.consoleEval = (source, coffee, colors) => {
+    let code = source;
+    try {
+      if (coffee) {
+        code = internal.require("coffee-script").compile(source, { bare: true });
+      }
+      const [value, error] = core.evalContext(code, "ssrt:console");
+      if (error) throw error.thrown;
+      return JSON.stringify(value === undefined ? {} : { result: inspect(value, colors) });
+    } catch (error) {
+      // The engine's and the console's own frames say nothing to the user.
+      const lines = internal.describeError(error).split("\n");
+      const own = (line) => /\((ext:core|ssrt:runtime)\/|at (ext:core|ssrt:runtime)\//.test(line);
+      return JSON.stringify({ error: lines.filter((line) => !own(line)).join("\n") });
+    }
+  };
+
+  /**
+   * Completions for the dotted path being typed (`$SS.serv` → `$SS.server`):
+   * the own and inherited property names of the object before the last dot.
+   */
+  internal.consoleComplete = (path) => {
+    const dot = path.lastIndexOf(".");
+    const head = dot >= 0 ? path.slice(0, dot) : "";
+    const partial = path.slice(dot + 1);
+    let target = globalThis;
+    if (head) {
+      for (const part of head.split(".")) {
+        if (!/^[A-Za-z_$][\w$]*$/.test(part) || target == null) return "[]";
+        try {
+          target = target[part];
+        } catch {
+          return "[]";
+        }
+      }
+    }
+    const names = new Set();
+    for (let object = target; object != null; object = Object.getPrototypeOf(object)) {
+      if (object === Object.prototype && target !== Object.prototype && head) break;
+      for (const name of Object.getOwnPropertyNames(object)) {
+        if (name.startsWith(partial) && /^[A-Za-z_$][\w$]*$/.test(name)) names.add(name);
+      }
+    }
+    const prefix = head ? head + "." : "";
+    return JSON.stringify([...names].sort().map((name) => prefix + name));
+  };
+})(globalThis);

@@ -1,0 +1,312 @@
+//! `ssrt console`: a REPL in the app's own engine (SPEC 9). Interactive with
+//! rustyline (history, multi-line entries, completion of dotted names), or
+//! reading piped standard input line by line for scripts.
+
+use rustyline::completion::Completer;
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::history::FileHistory;
+use rustyline::validate::{ValidationContext, ValidationResult, Validator};
+use rustyline::{Editor, Helper};
+use ssrt_runtime::{AppHandle, ConsoleOutcome};
+use std::io::{BufRead, IsTerminal};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const HELP: &str = "\
+  .coffee   type CoffeeScript (an empty line ends a multi-line entry)
+  .js       type JavaScript (the default)
+  .help     this list
+  .exit     leave (or Ctrl-D)
+Tab completes names: $SS.server.<Tab>. Callbacks print when they are called:
+  $SS.server.app.square(25, console.log)";
+
+/// The longest piped scripts wait for their last callbacks after input ends.
+const MAX_SETTLE: Duration = Duration::from_secs(10);
+
+/// Whether the REPL reads CoffeeScript or JavaScript.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Language {
+    JavaScript,
+    CoffeeScript,
+}
+
+/// Runs the console until `.exit` or the end of input. Returns whether every
+/// entry ran without throwing (piped scripts exit non-zero otherwise).
+pub fn run(app: AppHandle, root: &Path, quiet_wait: Duration) -> anyhow::Result<bool> {
+    if std::io::stdin().is_terminal() {
+        interactive(app, root)?;
+        Ok(true)
+    } else {
+        Ok(piped(&app, quiet_wait))
+    }
+}
+
+fn interactive(app: AppHandle, root: &Path) -> anyhow::Result<()> {
+    let history = root.join(".ssrt/console_history");
+    let mut editor: Editor<ConsoleHelper, FileHistory> = Editor::new()?;
+    editor.set_helper(Some(ConsoleHelper {
+        app: app.clone(),
+        language: Language::JavaScript,
+    }));
+    let _ = editor.load_history(&history);
+    println!("Type .help for help, .exit or Ctrl-D to leave.");
+    loop {
+        let language = editor.helper().map_or(Language::JavaScript, |h| h.language);
+        let prompt = match language {
+            Language::JavaScript => "ssrt> ",
+            Language::CoffeeScript => "coffee> ",
+        };
+        let entry = match editor.readline(prompt) {
+            Ok(entry) => entry,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        if entry.trim().is_empty() {
+            continue;
+        }
+        let _ = editor.add_history_entry(entry.as_str());
+        match command(entry.trim()) {
+            Some(Command::Exit) => break,
+            Some(Command::Help) => println!("{HELP}"),
+            Some(Command::Use(language)) => {
+                if let Some(helper) = editor.helper_mut() {
+                    helper.language = language;
+                }
+            }
+            None => match app.console_eval(entry, language == Language::CoffeeScript, true) {
+                ConsoleOutcome::Value(text) => println!("{text}"),
+                ConsoleOutcome::Undefined => println!("\x1b[90mundefined\x1b[0m"),
+                ConsoleOutcome::Error(error) => eprintln!("\x1b[31m{error}\x1b[0m"),
+            },
+        }
+    }
+    if let Some(dir) = history.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let _ = editor.save_history(&history);
+    Ok(())
+}
+
+/// Evaluates piped input, an entry as soon as it is complete, then waits for
+/// callbacks until the app has printed nothing for `quiet_wait`.
+fn piped(app: &AppHandle, quiet_wait: Duration) -> bool {
+    let mut language = Language::JavaScript;
+    let mut entry = String::new();
+    let mut all_ok = true;
+    let run = |entry: &str, language: Language| {
+        match app.console_eval(entry.to_owned(), language == Language::CoffeeScript, false) {
+            ConsoleOutcome::Value(text) => println!("{text}"),
+            ConsoleOutcome::Undefined => {}
+            ConsoleOutcome::Error(error) => {
+                eprintln!("{error}");
+                return false;
+            }
+        }
+        true
+    };
+    for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+        if entry.is_empty() {
+            match command(line.trim()) {
+                Some(Command::Exit) => break,
+                Some(Command::Help) => continue,
+                Some(Command::Use(chosen)) => {
+                    language = chosen;
+                    continue;
+                }
+                None if line.trim().is_empty() => continue,
+                None => {}
+            }
+        }
+        entry.push_str(&line);
+        entry.push('\n');
+        if is_complete(&entry, language) {
+            all_ok &= run(&entry, language);
+            entry.clear();
+        }
+    }
+    if !entry.trim().is_empty() {
+        all_ok &= run(&entry, language);
+    }
+    wait_until_quiet(quiet_wait);
+    all_ok
+}
+
+/// Waits until the app's console output has been still for `quiet`.
+fn wait_until_quiet(quiet: Duration) {
+    let started = Instant::now();
+    let mut seen = ssrt_runtime::console_writes();
+    let mut still_since = Instant::now();
+    while still_since.elapsed() < quiet && started.elapsed() < MAX_SETTLE {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = ssrt_runtime::console_writes();
+        if now != seen {
+            seen = now;
+            still_since = Instant::now();
+        }
+    }
+}
+
+enum Command {
+    Exit,
+    Help,
+    Use(Language),
+}
+
+fn command(line: &str) -> Option<Command> {
+    match line {
+        ".exit" => Some(Command::Exit),
+        ".help" => Some(Command::Help),
+        ".coffee" => Some(Command::Use(Language::CoffeeScript)),
+        ".js" => Some(Command::Use(Language::JavaScript)),
+        _ => None,
+    }
+}
+
+/// Whether an entry is ready to run: brackets, strings and comments closed;
+/// in CoffeeScript also no trailing `->`, operator or open block (a block
+/// ends with an empty line).
+fn is_complete(entry: &str, language: Language) -> bool {
+    if !brackets_closed(entry, language) {
+        return false;
+    }
+    if language == Language::JavaScript {
+        return true;
+    }
+    let lines: Vec<&str> = entry.trim_end_matches('\n').lines().collect();
+    if lines.len() > 1 {
+        return entry.ends_with("\n\n");
+    }
+    let last = lines.last().map_or("", |line| line.trim_end());
+    !["->", "=>", "\\", ",", "=", ":"]
+        .iter()
+        .any(|end| last.ends_with(end))
+}
+
+/// Scans for unclosed brackets, strings, template literals and comments.
+fn brackets_closed(entry: &str, language: Language) -> bool {
+    let mut depth: i32 = 0;
+    let mut chars = entry.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' | '`' => {
+                let mut closed = false;
+                while let Some(d) = chars.next() {
+                    if d == '\\' {
+                        chars.next();
+                    } else if d == c {
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            '#' if language == Language::CoffeeScript => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if language == Language::JavaScript && chars.peek() == Some(&'/') => {
+                for d in chars.by_ref() {
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if language == Language::JavaScript && chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut closed = false;
+                while let Some(d) = chars.next() {
+                    if d == '*' && chars.peek() == Some(&'/') {
+                        chars.next();
+                        closed = true;
+                        break;
+                    }
+                }
+                if !closed {
+                    return false;
+                }
+            }
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    depth <= 0
+}
+
+/// Completion and multi-line validation for rustyline.
+struct ConsoleHelper {
+    app: AppHandle,
+    language: Language,
+}
+
+impl Completer for ConsoleHelper {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let before = &line[..pos];
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '$' | '.')))
+            .map_or(0, |(index, c)| index + c.len_utf8());
+        let path = &before[start..];
+        Ok((start, self.app.console_complete(path)))
+    }
+}
+
+impl Validator for ConsoleHelper {
+    fn validate(&self, ctx: &mut ValidationContext<'_>) -> rustyline::Result<ValidationResult> {
+        let input = ctx.input();
+        if command(input.trim()).is_some() || is_complete(&format!("{input}\n"), self.language) {
+            Ok(ValidationResult::Valid(None))
+        } else {
+            Ok(ValidationResult::Incomplete)
+        }
+    }
+}
+
+impl Hinter for ConsoleHelper {
+    type Hint = String;
+}
+impl Highlighter for ConsoleHelper {}
+impl Helper for ConsoleHelper {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn javascript_entries_wait_for_closing_brackets_strings_and_comments() {
+        let js = Language::JavaScript;
+        assert!(is_complete("1 + 1\n", js));
+        assert!(!is_complete("function f() {\n", js));
+        assert!(is_complete("function f() {\n  return '}'\n}\n", js));
+        assert!(!is_complete("'open\n", js));
+        assert!(!is_complete("/* still\n", js));
+        assert!(is_complete("x // (\n", js));
+    }
+
+    #[test]
+    fn coffeescript_blocks_end_with_an_empty_line() {
+        let coffee = Language::CoffeeScript;
+        assert!(is_complete("x = 1\n", coffee));
+        assert!(!is_complete("square = (n) ->\n", coffee));
+        assert!(!is_complete("square = (n) ->\n  n * n\n", coffee));
+        assert!(is_complete("square = (n) ->\n  n * n\n\n", coffee));
+        assert!(!is_complete("list = [\n", coffee));
+        assert!(is_complete("x = 1 # (\n", coffee));
+    }
+}
