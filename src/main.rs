@@ -225,7 +225,8 @@ fn print_banner(info: &StartInfo, env: &str) {
          \x20 store        {store}\n\
          \x20 loaded       {server} server file{sp}, {shared} shared file{hp} in {ms} ms\n\
          \x20 assets       {assets}\n\
-         \x20 listening    http://{host}:{port}  (WebSocket /ws)",
+         {tls}\
+         \x20 listening    {scheme}://{host}:{port}  (WebSocket /ws)",
         version = env!("CARGO_PKG_VERSION"),
         pid = std::process::id(),
         store = info.store,
@@ -235,6 +236,11 @@ fn print_banner(info: &StartInfo, env: &str) {
         hp = plural(load.shared_files),
         ms = load.load_time.as_millis(),
         port = info.address.port(),
+        scheme = if info.tls.is_some() { "https" } else { "http" },
+        tls = match &info.tls {
+            Some(source) => format!("  tls          {source}\n"),
+            None => String::new(),
+        },
         assets = match &info.pack {
             Some(pack) => format!(
                 "packed into public/assets in {} ms ({} KiB gzipped)",

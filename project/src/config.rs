@@ -78,6 +78,12 @@ pub struct LogSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SslSettings {
     pub enabled: bool,
+    /// PEM certificate chain, relative to the project; with `key_file`.
+    #[serde(default)]
+    pub cert_file: Option<String>,
+    /// PEM private key, relative to the project; with `cert_file`.
+    #[serde(default)]
+    pub key_file: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -11,6 +11,7 @@ pub mod protocol;
 mod pubsub;
 mod socket;
 mod state;
+mod tls;
 
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
@@ -47,6 +48,8 @@ pub enum ServerError {
     Compiler(#[from] ssrt_runtime::CompileError),
     #[error("packing the assets failed: {0}")]
     Pack(#[from] ssrt_assets::AssetError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
 }
 
 /// What start-up found, for the banner.
@@ -56,6 +59,8 @@ pub struct StartInfo {
     pub pack: Option<ssrt_assets::PackReport>,
     pub store: String,
     pub address: SocketAddr,
+    /// Where the HTTPS certificate comes from, when `ssl.enabled`.
+    pub tls: Option<String>,
 }
 
 /// A loaded app with a bound listener, ready to serve.
@@ -64,6 +69,7 @@ pub struct Server {
     listener: TcpListener,
     /// Watches the app's files while the server runs.
     watcher: Option<ssrt_assets::Watcher>,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
     pub info: StartInfo,
 }
 
@@ -107,6 +113,11 @@ impl Server {
             config: config.clone(),
             assets: assets.clone(),
         };
+        let tls = if config.settings.ssl.enabled {
+            Some(tls::load(project.root(), &config.settings.ssl)?)
+        } else {
+            None
+        };
         let watcher = assets::watch(assets, state.hub.clone(), pack.is_some());
         Ok(Self {
             router: router(state, &project),
@@ -117,18 +128,32 @@ impl Server {
                 pack,
                 store: store.describe(),
                 address: local,
+                tls: tls.as_ref().map(|tls| tls.description.clone()),
             },
+            tls: tls.map(|tls| tls.config),
         })
     }
 
-    /// Serves until `shutdown` completes.
+    /// Serves until `shutdown` completes: HTTP, or HTTPS when `ssl.enabled`.
     pub async fn serve(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let _watching = self.watcher;
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+        let Some(tls) = self.tls else {
+            return axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(shutdown)
+                .await;
+        };
+        let handle = axum_server::Handle::new();
+        let stopper = handle.clone();
+        tokio::spawn(async move {
+            shutdown.await;
+            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+        });
+        axum_server::from_tcp_rustls(self.listener.into_std()?, tls)?
+            .handle(handle)
+            .serve(self.router.into_make_service())
             .await
     }
 }

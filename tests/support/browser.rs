@@ -19,6 +19,16 @@ pub struct Browser {
 
 impl Browser {
     pub async fn launch() -> Self {
+        Self::launch_with(&[]).await
+    }
+
+    /// For HTTPS with a self-signed certificate, which a real user would
+    /// accept once in the browser.
+    pub async fn launch_accepting_any_certificate() -> Self {
+        Self::launch_with(&["--ignore-certificate-errors"]).await
+    }
+
+    async fn launch_with(extra_args: &[&str]) -> Self {
         for program in [CHROMIUM, CHROMEDRIVER] {
             assert!(
                 std::path::Path::new(program).exists(),
@@ -33,15 +43,19 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("start chromedriver");
+        let mut args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-extensions",
+            "--no-first-run",
+            "--window-size=800,600",
+        ];
+        args.extend_from_slice(extra_args);
         let capabilities = json!({
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-dev-shm-usage", "--disable-background-networking",
-                    "--disable-extensions", "--no-first-run", "--window-size=800,600"
-                ]
-            }
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args }
         });
         let capabilities = capabilities.as_object().cloned().unwrap_or_default();
         let started = Instant::now();

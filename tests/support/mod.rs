@@ -124,8 +124,9 @@ impl Server {
                 panic!("ssrt did not start; output so far:\n{}", seen.join("\n"))
             });
             if let Some(port) = line
-                .split("listening    http://")
+                .split("listening    http")
                 .nth(1)
+                .and_then(|rest| rest.split("://").nth(1))
                 .and_then(|rest| rest.split([':', ' ']).nth(1))
                 .and_then(|port| port.parse().ok())
             {
@@ -144,7 +145,12 @@ impl Server {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        let scheme = if self.banner.contains("listening    https://") {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://127.0.0.1:{}{path}", self.port)
     }
 
     /// Everything the server printed since the last call.
