@@ -1,6 +1,7 @@
 //! The HTTP API (SPEC 5): every action is also
 //! `GET /<prefix>/<file path>/<action>[.json|.html]?<params>`.
 
+use crate::call_log::CallLog;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -43,10 +44,12 @@ pub async fn call(
         Ok(params) => params,
         Err(e) => return api_error(&e),
     };
+    let params = params.map(|p| p.to_string());
+    let log = CallLog::start(&method, params.as_deref(), "api", false);
     let (tx, rx) = oneshot::channel();
     state.app.call(Call {
         method,
-        params: params.map(|p| p.to_string()),
+        params,
         origin: CallOrigin::Http {
             session: SessionData::ephemeral().to_json(),
             credentials: basic_credentials(&headers),
@@ -59,6 +62,9 @@ pub async fn call(
             "The app's JavaScript engine has stopped",
         ))
     });
+    if let Some(log) = log {
+        log.finish(&outcome);
+    }
     match outcome {
         Ok(json) => match format {
             Format::Json => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),

@@ -6,6 +6,7 @@
 
 mod api;
 mod assets;
+mod call_log;
 mod hub;
 pub mod protocol;
 mod pubsub;

@@ -2,6 +2,7 @@
 //! calls in, replies and events out. Bad frames get an error frame and the
 //! connection carries on.
 
+use crate::call_log::{CallLog, is_silent};
 use crate::hub::{Answer, ConnectionSender, Outbound};
 use crate::protocol::{self, CallFrame};
 use crate::state::AppState;
@@ -14,7 +15,6 @@ use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
 use ssrt_store::SessionData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Instant;
 use tokio::sync::{broadcast, mpsc};
 
 /// tungstenite allocates its read buffer up front for every connection; its
@@ -173,15 +173,13 @@ impl Link<'_> {
     fn call(&self, frame: CallFrame<'_>) {
         let method = frame.method.into_owned();
         let params = frame.params.map(|p| p.get().to_owned());
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            tracing::debug!("<- {method} {}", params.as_deref().unwrap_or(""));
-        }
+        let options = frame.options.map_or("null", |raw| raw.get());
+        let log = CallLog::start(&method, params.as_deref(), "ws", is_silent(Some(options)));
         let responder = SocketReply {
             sender: self.sender.clone(),
             cb_id: frame.cb_id.map_or("null", |raw| raw.get()).into(),
-            options: frame.options.map_or("null", |raw| raw.get()).into(),
-            started: tracing::enabled!(tracing::Level::INFO)
-                .then(|| (Instant::now(), method.clone())),
+            options: options.into(),
+            log,
         };
         self.state.app.call(Call {
             method,
@@ -224,18 +222,13 @@ struct SocketReply {
     sender: ConnectionSender,
     cb_id: Box<str>,
     options: Box<str>,
-    /// When request logging is on: the start time and method.
-    started: Option<(Instant, String)>,
+    log: Option<CallLog>,
 }
 
 impl Responder for SocketReply {
     fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
-        if let Some((started, method)) = &self.started {
-            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-            match &outcome {
-                Ok(_) => tracing::info!("-> {method} ({elapsed:.2} ms)"),
-                Err(e) => tracing::info!("-> {method} failed: {} ({elapsed:.2} ms)", e.code),
-            }
+        if let Some(log) = self.log {
+            log.finish(&outcome);
         }
         let answer = Answer {
             cb_id: self.cb_id,
