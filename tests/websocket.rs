@@ -166,6 +166,22 @@ async fn a_throwing_action_is_an_application_error_with_its_stack() {
 }
 
 #[tokio::test]
+async fn without_throw_errors_the_stack_stays_in_the_server_log() {
+    let app = support::copy_fixture("basic");
+    let config = json!({"hostname": "127.0.0.1", "store": "embedded", "throw_errors": false, "log": {"level": 1}});
+    std::fs::write(app.path().join("config/environments/quiet.json"), config.to_string()).unwrap();
+    let server = Server::start_in(app, &[("SS_ENV", "quiet")]);
+    let mut client = server.client().await;
+    let (code, message) = error_of(&client.call("app.boom", json!(null)).await);
+    assert_eq!(code, "application_error");
+    assert_eq!(message, "The server could not complete this request");
+    assert_eq!(client.reply("app.square", json!(3)).await, 9);
+    let log = server.output();
+    assert!(log.contains("An action threw: Error: kaboom"), "{log}");
+    assert!(log.contains("app/server/app.coffee"), "{log}");
+}
+
+#[tokio::test]
 async fn bad_frames_get_errors_and_never_close_the_connection() {
     let server = Server::start();
     let mut client = server.client().await;

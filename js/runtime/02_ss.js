@@ -358,9 +358,17 @@
     throw new ActionError("params_not_required", `The ${name} action was sent params but can't receive them`);
   }
 
+  /**
+   * Answers a call with an error. What an action threw goes to the browser
+   * with its stack while `throw_errors` is on (development); otherwise the
+   * browser gets a plain message and the server's log gets the stack.
+   */
   function fail(callId, error) {
     if (error instanceof ActionError) {
       ops.op_reply_error(callId, error.code, error.message);
+    } else if ($SS.config.throw_errors === false) {
+      console.error(`An action threw: ${internal.describeError(error)}`);
+      ops.op_reply_error(callId, "application_error", "The server could not complete this request");
     } else {
       ops.op_reply_error(callId, "application_error", internal.describeError(error));
     }
