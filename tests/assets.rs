@@ -73,6 +73,7 @@ async fn development_compiles_each_asset_on_request() {
         app.headers()["content-type"],
         "application/javascript; charset=utf-8"
     );
+    assert_eq!(app.headers()["cache-control"], "no-cache");
     let app = app.text().await.unwrap();
     assert!(app.starts_with("(function() {\n  window.app = {"), "{app}");
 
@@ -229,7 +230,9 @@ async fn production_packs_minifies_and_compresses_once_at_start_up() {
         index.contains(&format!(r#"<link href="/assets/app_{stamp}.css""#)),
         "{index}"
     );
-    assert_eq!(text(&server.url("/")).await, index);
+    let page = get(&server.url("/"), &[]).await;
+    assert_eq!(page.headers()["cache-control"], "no-cache");
+    assert_eq!(page.text().await.unwrap(), index);
 
     let lib = text(&server.url(&format!("/assets/lib_{stamp}.js"))).await;
     assert!(

@@ -77,8 +77,11 @@ pub(crate) async fn pack(sources: &Sources) -> Result<PackReport, AssetError> {
         &sources.templates().await?,
     );
     let index = sources.page(&tags).await?;
+    // Written aside and renamed, so a request never reads half a page.
     let index_path = sources.project().root().join("public/index.html");
-    std::fs::write(&index_path, index).map_err(|source| io(&index_path, source))?;
+    let partial = suffixed(&index_path, ".partial");
+    std::fs::write(&partial, index).map_err(|source| io(&partial, source))?;
+    std::fs::rename(&partial, &index_path).map_err(|source| io(&index_path, source))?;
     remove_old_packs(&assets_dir, &names);
     Ok(PackReport {
         files,

@@ -103,10 +103,12 @@ pub(crate) fn classify(root: &Path, paths: &[PathBuf]) -> Option<Change> {
         .min()
 }
 
+/// Editors' swap and backup files. (Files starting with `_` count: a Stylus
+/// partial such as `_vars.styl` is still imported.)
 fn is_hidden(path: &Path) -> bool {
     path.file_name()
         .and_then(|name| name.to_str())
-        .is_some_and(|name| name.starts_with('.') || name.starts_with('_') || name.ends_with('~'))
+        .is_some_and(|name| name.starts_with('.') || name.ends_with('~'))
 }
 
 #[cfg(test)]
@@ -144,5 +146,6 @@ mod tests {
         assert!(is_hidden(Path::new("/a/.app.coffee.swp")));
         assert!(is_hidden(Path::new("/a/app.coffee~")));
         assert!(!is_hidden(Path::new("/a/app.coffee")));
+        assert!(!is_hidden(Path::new("/a/_vars.styl")));
     }
 }

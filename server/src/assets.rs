@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ssrt_assets::{AssetError, AssetKind, Assets, Change, PackReport, Watcher};
 use std::path::{Path, PathBuf};
-use tower_http::services::ServeDir;
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Packed file names change with every pack, so browsers may keep them forever.
@@ -30,20 +30,29 @@ pub fn live_routes(router: Router<AppState>) -> Router<AppState> {
         .route("/shared/{*path}", get(live_asset))
 }
 
-/// Production: `public/assets`, precompressed, cached for good.
+/// Production: `public/assets`, precompressed, cached for good; the page,
+/// which names the current pack, checked with the server on every load.
 pub fn packed_routes(router: Router<AppState>, public: &Path) -> Router<AppState> {
     let packed = ServeDir::new(public.join("assets"))
         .precompressed_br()
         .precompressed_gzip();
-    let cached_forever = SetResponseHeaderLayer::overriding(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static(IMMUTABLE),
-    );
-    router.merge(
-        Router::new()
-            .nest_service("/assets", packed)
-            .layer(cached_forever),
-    )
+    let page = ServeFile::new(public.join("index.html"));
+    router
+        .merge(
+            Router::new()
+                .nest_service("/assets", packed)
+                .layer(cache_control(IMMUTABLE)),
+        )
+        .merge(
+            Router::new()
+                .route_service("/", page.clone())
+                .route_service("/index.html", page)
+                .layer(cache_control("no-cache")),
+        )
+}
+
+fn cache_control(value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static(value))
 }
 
 async fn live_asset(State(state): State<AppState>, uri: Uri) -> Response {
@@ -53,7 +62,11 @@ async fn live_asset(State(state): State<AppState>, uri: Uri) -> Response {
     };
     match state.assets.compile(path).await {
         Ok(Some(body)) => (
-            [(header::CONTENT_TYPE, kind.content_type())],
+            [
+                (header::CONTENT_TYPE, kind.content_type()),
+                // Compiled from files that change while you work.
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
             body.to_string(),
         )
             .into_response(),
