@@ -58,55 +58,54 @@ async fn expect_pushed_events(server: &Server, browser: &Browser) {
     browser.wait_for_text("event", "hello page").await;
 }
 
-#[tokio::test]
-async fn the_live_compiled_page_runs_the_app() {
-    let server = Server::start();
+/// Opens the page of `server` and checks the whole app runs, then that its
+/// scripts are the ones `script_paths` (a page script) expects.
+async fn expect_page_runs(
+    server: &Server,
+    env: &str,
+    script_paths: &str,
+    expected: serde_json::Value,
+) {
     let browser = Browser::launch().await;
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
-    expect_app_running(&browser, "test").await;
-    expect_pushed_events(&server, &browser).await;
-    browser
-        .wait_for(
-            "return Array.from(document.scripts).filter(s => s.src).map(s => new URL(s.src).pathname)",
-            json!(["/_ssrt/lib.js", "/shared/filter.coffee", "/client/app.coffee", "/client/clock.coffee"]),
-        )
-        .await;
+    browser.open(&server.url("/")).await;
+    expect_app_running(&browser, env).await;
+    expect_pushed_events(server, &browser).await;
+    browser.wait_for(script_paths, expected).await;
     browser.close().await;
 }
 
 #[tokio::test]
+async fn the_live_compiled_page_runs_the_app() {
+    expect_page_runs(
+        &Server::start(),
+        "test",
+        "return Array.from(document.scripts).filter(s => s.src).map(s => new URL(s.src).pathname)",
+        json!([
+            "/_ssrt/lib.js",
+            "/shared/filter.coffee",
+            "/client/app.coffee",
+            "/client/clock.coffee"
+        ]),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn the_packed_page_runs_the_app() {
-    let server = Server::start_fixture("basic", &[("SS_ENV", "staging")]);
-    let browser = Browser::launch().await;
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
-    expect_app_running(&browser, "staging").await;
-    expect_pushed_events(&server, &browser).await;
-    browser
-        .wait_for(
-            "return Array.from(document.scripts).filter(s => s.src).every(s => /^\\/assets\\/(lib|app)_\\d+\\.js$/.test(new URL(s.src).pathname))",
-            json!(true),
-        )
-        .await;
-    browser.close().await;
+    expect_page_runs(
+        &Server::start_fixture("basic", &[("SS_ENV", "staging")]),
+        "staging",
+        "return Array.from(document.scripts).filter(s => s.src).every(s => /^\\/assets\\/(lib|app)_\\d+\\.js$/.test(new URL(s.src).pathname))",
+        json!(true),
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn an_open_page_reconnects_after_a_restart_and_sends_what_was_queued() {
     let mut server = Server::start();
     let browser = Browser::launch().await;
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
+    browser.open(&server.url("/")).await;
     browser.wait_for_text("square", "625").await;
 
     server.kill();
@@ -131,11 +130,7 @@ async fn edits_reload_open_pages_and_stylesheets_swap_in_place() {
     let root = dir.path().to_path_buf();
     let server = Server::start_in(dir, &[]);
     let browser = Browser::launch().await;
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
+    browser.open(&server.url("/")).await;
     browser.wait_for_text("square", "625").await;
     browser.run("window.sameDocument = true").await;
 
@@ -174,11 +169,7 @@ async fn edits_reload_open_pages_and_stylesheets_swap_in_place() {
 async fn remote_takes_falsy_params_options_and_the_prefix_and_logs_by_level() {
     let server = Server::start();
     let browser = Browser::launch().await;
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
+    browser.open(&server.url("/")).await;
     browser.wait_for_text("square", "625").await;
     // Record what the client logs, and answer into `window.results`.
     browser

@@ -82,11 +82,7 @@ async fn without_files_a_self_signed_certificate_serves_https_and_wss() {
 
     // The page over HTTPS calls the server over wss:.
     let browser = Browser::launch_accepting_any_certificate().await;
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
+    browser.open(&server.url("/")).await;
     browser.wait_for_text("square", "625").await;
     browser
         .wait_for("return location.protocol", json!("https:"))

@@ -37,11 +37,7 @@ fn new_refuses_bad_names_and_existing_folders() {
 }
 
 async fn expect_starter_page(browser: &Browser, server: &Server, env: &str) {
-    browser
-        .client
-        .goto(&server.url("/"))
-        .await
-        .expect("open the page");
+    browser.open(&server.url("/")).await;
     browser.wait_for_text("status", "Connected").await;
     browser
         .wait_for(

@@ -79,6 +79,14 @@ impl Browser {
         Self { client, driver }
     }
 
+    /// Loads `url` in the browser's tab.
+    pub async fn open(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("opening {url} failed: {e}"));
+    }
+
     /// Runs `script` (a function body; `arguments` as in WebDriver) in the page.
     pub async fn run(&self, script: &str) -> Value {
         self.client
