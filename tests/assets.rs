@@ -300,14 +300,7 @@ async fn a_compile_error_at_pack_time_stops_start_up_naming_the_file() {
         "var ok = 1;\nvar = ;\n",
     )
     .unwrap();
-    let output = support::ssrt()
-        .args(["start", "--port", "0"])
-        .current_dir(dir.path())
-        .env("SS_ENV", "staging")
-        .output()
-        .expect("run ssrt");
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = support::start_refused(dir.path(), "staging");
     assert!(
         stderr.contains("packing the assets failed: lib/client/4.broken.js:2: "),
         "{stderr}"

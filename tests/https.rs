@@ -7,7 +7,7 @@ use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
 use support::browser::Browser;
-use support::{Server, copy_fixture, ssrt};
+use support::{Server, copy_fixture};
 
 fn enable_ssl(app: &Path, ssl: serde_json::Value) {
     let config = json!({
@@ -140,14 +140,7 @@ fn bad_tls_settings_stop_start_up_with_a_clear_message() {
     ] {
         let app = copy_fixture("basic");
         enable_ssl(app.path(), ssl);
-        let output = ssrt()
-            .args(["start", "--port", "0"])
-            .current_dir(app.path())
-            .env("SS_ENV", "secure")
-            .output()
-            .unwrap();
-        assert!(!output.status.success());
-        let stderr = String::from_utf8_lossy(&output.stderr);
+        let stderr = support::start_refused(app.path(), "secure");
         assert!(stderr.contains(expected), "{stderr}");
     }
 }

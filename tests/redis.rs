@@ -90,14 +90,7 @@ fn production_without_redis_is_a_clear_start_up_error() {
         config.to_string(),
     )
     .unwrap();
-    let output = support::ssrt()
-        .args(["start", "--port", "0"])
-        .current_dir(app.path())
-        .env("SS_ENV", "production")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    let text = String::from_utf8_lossy(&output.stderr);
+    let text = support::start_refused(app.path(), "production");
     assert!(text.contains("This app needs Redis"), "{text}");
     assert!(text.contains("\"store\": \"embedded\""), "{text}");
 }

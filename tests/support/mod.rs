@@ -50,6 +50,22 @@ pub fn ssrt() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ssrt"))
 }
 
+/// Runs `ssrt start` in `dir` under `SS_ENV=env`, expecting it to refuse to
+/// start; returns what it printed on stderr.
+pub fn start_refused(dir: &Path, env: &str) -> String {
+    let output = ssrt()
+        .args(["start", "--port", "0"])
+        .current_dir(dir)
+        .env("SS_ENV", env)
+        .output()
+        .expect("run ssrt");
+    assert!(
+        !output.status.success(),
+        "ssrt started, but should not have"
+    );
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A running `ssrt start`, killed when dropped.
 pub struct Server {
     child: Child,
