@@ -130,6 +130,10 @@ async fn development_compile_errors_name_the_file_and_line_and_the_server_keeps_
             .contains("window.app")
     );
     let mut client = server.client().await;
+    // A stylesheet cannot log to the browser console; the socket does.
+    let (code, message) = support::error_of(&client.next_frame().await);
+    assert_eq!(code, "compile_error");
+    assert!(message.contains("app/css/helpers.styl:4"), "{message}");
     assert_eq!(client.reply("app.square", serde_json::json!(5)).await, 25);
     let log = server.output();
     assert!(

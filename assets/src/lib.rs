@@ -67,6 +67,10 @@ pub struct Assets {
     sources: Arc<Sources>,
     /// Development: compiled assets by URL path until a watched file changes.
     compiled: Arc<Mutex<HashMap<String, Arc<str>>>>,
+    /// Development: the last compile error of each stylesheet URL.
+    stylesheet_errors: Arc<Mutex<HashMap<String, String>>>,
+    /// One pack at a time: each removes the files of the packs before it.
+    packing: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Assets {
@@ -74,6 +78,8 @@ impl Assets {
         Self {
             sources: Arc::new(Sources::new(project, compiler)),
             compiled: Arc::default(),
+            stylesheet_errors: Arc::default(),
+            packing: Arc::default(),
         }
     }
 
@@ -100,28 +106,47 @@ impl Assets {
         } else {
             url_path
         };
-        if let Some(hit) = self.cache().get(url_path) {
+        if let Some(hit) = lock(&self.compiled).get(url_path) {
             return Ok(Some(hit.clone()));
         }
+        let compiled = self.compile_afresh(url_path).await;
+        if Self::kind_of(url_path) == Some(AssetKind::Stylesheet) {
+            let mut errors = lock(&self.stylesheet_errors);
+            match &compiled {
+                Err(error) => errors.insert(url_path.to_owned(), error.to_string()),
+                Ok(_) => errors.remove(url_path),
+            };
+        }
+        let Some(compiled) = compiled? else {
+            return Ok(None);
+        };
+        let compiled: Arc<str> = compiled.into();
+        lock(&self.compiled).insert(url_path.to_owned(), compiled.clone());
+        Ok(Some(compiled))
+    }
+
+    async fn compile_afresh(&self, url_path: &str) -> Result<Option<String>, AssetError> {
         let sources = &self.sources;
-        let compiled = match url_path {
+        Ok(match url_path {
             "/" => Some(sources.page(&page::live_tags(sources).await?).await?),
             DEV_LIB_SCRIPT => Some(sources.library_script(false).await?),
             DEV_LIB_STYLESHEET => Some(sources.library_stylesheet(false)?),
             "/css/app.styl" => Some(sources.stylesheet().await?),
             _ => sources.code_at(url_path).await?,
-        };
-        let Some(compiled) = compiled else {
-            return Ok(None);
-        };
-        let compiled: Arc<str> = compiled.into();
-        self.cache().insert(url_path.to_owned(), compiled.clone());
-        Ok(Some(compiled))
+        })
+    }
+
+    /// Development: the stylesheets that last failed to compile, with their
+    /// errors. A stylesheet cannot write to the browser console, so the
+    /// server tells each page that connects.
+    pub fn stylesheet_errors(&self) -> Vec<String> {
+        lock(&self.stylesheet_errors).values().cloned().collect()
     }
 
     /// Production: packs everything into `public/assets` and writes
     /// `public/index.html`, removing what an earlier pack left.
     pub async fn pack(&self) -> Result<PackReport, AssetError> {
+        let _one_at_a_time = self.packing.lock().await;
         pack::pack(&self.sources).await
     }
 
@@ -130,7 +155,7 @@ impl Assets {
     pub fn changed(&self, paths: &[PathBuf]) -> Option<Change> {
         let change = watch::classify(self.sources.project().root(), paths)?;
         if change != Change::Server {
-            self.cache().clear();
+            lock(&self.compiled).clear();
         }
         Some(change)
     }
@@ -139,8 +164,8 @@ impl Assets {
     pub fn watched_folders(&self) -> Vec<PathBuf> {
         watch::folders(self.sources.project().root())
     }
+}
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<str>>> {
-        self.compiled.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }

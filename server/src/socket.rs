@@ -107,6 +107,12 @@ async fn send_hello(
     for frame in frames {
         socket.feed(Message::Text(frame.into())).await?;
     }
+    if !state.config.settings.pack_assets {
+        for error in state.assets.stylesheet_errors() {
+            let frame = protocol::error("compile_error", &error);
+            socket.feed(Message::Text(frame.into())).await?;
+        }
+    }
     socket.flush().await
 }
 
