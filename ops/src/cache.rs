@@ -4,6 +4,7 @@
 
 use deno_core::{OpState, op2};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where compiled output is kept; `None` disables caching.
 pub struct CompileCache {
@@ -45,11 +46,15 @@ impl CompileCache {
 }
 
 /// Writes through a temporary file so a reader never sees half an entry.
+/// The temporary name is unique per write: the app's engine and the
+/// compilers' engine may store the same shared file at the same moment.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    static WRITES: AtomicU64 = AtomicU64::new(0);
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let temporary = path.with_extension(format!("tmp{}", std::process::id()));
+    let unique = WRITES.fetch_add(1, Ordering::Relaxed);
+    let temporary = path.with_extension(format!("tmp{}-{unique}", std::process::id()));
     std::fs::write(&temporary, text)?;
     std::fs::rename(&temporary, path)
 }
