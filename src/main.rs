@@ -107,10 +107,24 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ssrt: error: {e:#}");
+            eprintln!("ssrt: error: {}", describe(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// An error with its causes, each said once (many messages already quote
+/// their cause).
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn help(command: Option<&str>) -> anyhow::Result<()> {

@@ -309,4 +309,26 @@ async fn a_compile_error_at_pack_time_stops_start_up_naming_the_file() {
         stderr.contains("packing the assets failed: lib/client/4.broken.js:2: "),
         "{stderr}"
     );
+    assert_eq!(
+        stderr.matches("4.broken.js").count(),
+        1,
+        "said once: {stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_app_without_a_page_or_stylesheet_still_starts_packed() {
+    let dir = copy_fixture("basic");
+    std::fs::remove_file(dir.path().join("app/views/app.jade")).unwrap();
+    std::fs::remove_dir_all(dir.path().join("app/css")).unwrap();
+    let server = Server::start_in(dir, &[("SS_ENV", "staging")]);
+    assert!(
+        server.banner.contains("packed into public/assets"),
+        "{}",
+        server.banner
+    );
+    let mut client = server.client().await;
+    assert_eq!(client.reply("app.square", serde_json::json!(6)).await, 36);
+    assert_eq!(get(&server.url("/"), &[]).await.status(), 404);
+    assert!(!server.dir.path().join("public/index.html").exists());
 }

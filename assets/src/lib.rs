@@ -34,6 +34,8 @@ pub enum AssetError {
     Minify(#[from] minify::MinifyError),
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    #[error("app/views/app.jade is missing, so there is no page to serve")]
+    NoPage,
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

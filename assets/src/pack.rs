@@ -76,12 +76,19 @@ pub(crate) async fn pack(sources: &Sources) -> Result<PackReport, AssetError> {
         [&names[0], &names[1], &names[2], &names[3]],
         &sources.templates().await?,
     );
-    let index = sources.page(&tags).await?;
-    // Written aside and renamed, so a request never reads half a page.
-    let index_path = sources.project().root().join("public/index.html");
-    let partial = suffixed(&index_path, ".partial");
-    std::fs::write(&partial, index).map_err(|source| io(&partial, source))?;
-    std::fs::rename(&partial, &index_path).map_err(|source| io(&index_path, source))?;
+    match sources.page(&tags).await {
+        Ok(index) => {
+            // Written aside and renamed, so a request never reads half a page.
+            let index_path = sources.project().root().join("public/index.html");
+            let partial = suffixed(&index_path, ".partial");
+            std::fs::write(&partial, index).map_err(|source| io(&partial, source))?;
+            std::fs::rename(&partial, &index_path).map_err(|source| io(&index_path, source))?;
+        }
+        Err(AssetError::NoPage) => {
+            tracing::warn!("no app/views/app.jade: public/index.html is not written");
+        }
+        Err(e) => return Err(e),
+    }
     remove_old_packs(&assets_dir, &names);
     Ok(PackReport {
         files,

@@ -40,6 +40,9 @@ impl Sources {
     /// `app/views/app.jade` rendered, `!= SocketStream` standing for `tags`.
     pub async fn page(&self, tags: &str) -> Result<String, AssetError> {
         let path = self.project.root().join("app/views/app.jade");
+        if !path.is_file() {
+            return Err(AssetError::NoPage);
+        }
         let source = read(&path)?;
         let locals = json!({ "locals": { "SocketStream": tags } });
         Ok(self
@@ -111,9 +114,13 @@ impl Sources {
         }
     }
 
-    /// `app/css/app.styl` compiled; `@import` looks in `app/css`.
+    /// `app/css/app.styl` compiled; `@import` looks in `app/css`. An app
+    /// without one (an API-only app) has an empty stylesheet.
     pub async fn stylesheet(&self) -> Result<String, AssetError> {
         let path = self.project.root().join("app/css/app.styl");
+        if !path.is_file() {
+            return Ok(String::new());
+        }
         let source = read(&path)?;
         let options = json!({ "paths": [self.project.root().join("app/css")] });
         Ok(self
