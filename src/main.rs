@@ -195,11 +195,19 @@ fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     runtime.block_on(async {
         let server = Server::start(project, config.clone()).await?;
+        release_start_up_memory();
         print_banner(&server.info, &env);
         server.serve(shutdown_signal()).await?;
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+/// Packing assets at start-up (on this thread) briefly takes tens of MiB,
+/// which mimalloc would otherwise keep for this thread: hand it back.
+fn release_start_up_memory() {
+    // SAFETY: mi_collect only walks mimalloc's own heaps; any thread may call it.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 /// SPEC 9 log levels: 0 nothing, 1 errors, 2 warnings, 3 calls, 4 everything.

@@ -35,7 +35,7 @@ fn pack(c: &mut Criterion) {
     std::fs::write(dir.path().join("lib/client/0.jquery.js"), jquery).expect("write jQuery");
 
     let project = Project::open(dir.path()).expect("project");
-    let compiler = Compiler::start(project.root(), None).expect("compiler");
+    let compiler = Compiler::new(project.root(), None);
     let assets = Assets::new(project, compiler);
     let runtime = tokio::runtime::Runtime::new().expect("tokio");
 

@@ -147,9 +147,12 @@ impl Assets {
 
     /// Production: packs everything into `public/assets` and writes
     /// `public/index.html`, removing what an earlier pack left.
+    /// Packs are rare, so the compilers' engine is released after each.
     pub async fn pack(&self) -> Result<PackReport, AssetError> {
         let _one_at_a_time = self.packing.lock().await;
-        pack::pack(&self.sources).await
+        let packed = pack::pack(&self.sources).await;
+        self.sources.compiler().release();
+        packed
     }
 
     /// What a change to `paths` means for the assets; forgets compiled

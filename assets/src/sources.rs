@@ -29,6 +29,10 @@ impl Sources {
         &self.project
     }
 
+    pub fn compiler(&self) -> &Compiler {
+        &self.compiler
+    }
+
     /// A path as users know it: relative to the app.
     pub fn shown(&self, path: &Path) -> String {
         path.strip_prefix(self.project.root())

@@ -8,6 +8,7 @@ use deno_core::v8;
 use ssrt_ops::CompileCache;
 use std::future::poll_fn;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use tokio::sync::{mpsc, oneshot};
 
@@ -43,37 +44,62 @@ struct Job {
     reply: oneshot::Sender<Result<String, CompileError>>,
 }
 
-/// A handle to the compiler thread. Cheap to clone; the thread ends when the
-/// last handle is dropped.
+/// A handle to the compilers' engine. The engine starts on its own thread
+/// with the first compile and runs until [`Compiler::release`] (or until the
+/// last handle is dropped), so an app that never compiles never pays for it.
+/// Cheap to clone.
 #[derive(Clone)]
 pub struct Compiler {
-    jobs: mpsc::UnboundedSender<Job>,
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    root: String,
+    cache_dir: Option<PathBuf>,
+    /// The running engine's job queue, if it is running.
+    jobs: Mutex<Option<mpsc::UnboundedSender<Job>>>,
 }
 
 impl Compiler {
-    /// Starts the compiler thread for the app at `root`. CoffeeScript output
-    /// is cached in `cache_dir` (shared with the app's engine) when given.
-    pub fn start(root: &Path, cache_dir: Option<PathBuf>) -> Result<Self, CompileError> {
-        let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        let root = root.to_string_lossy().into_owned();
-        std::thread::Builder::new()
-            .name("ssrt-compile".into())
-            .spawn(move || match CompilerEngine::new(&root, cache_dir) {
-                Ok(engine) => {
-                    let _ = ready_tx.send(Ok(()));
-                    engine.serve(jobs_rx);
-                }
-                Err(e) => {
-                    let _ = ready_tx.send(Err(e));
-                }
-            })
-            .map_err(|e| CompileError(format!("cannot start the compiler thread: {e}")))?;
-        ready_rx
-            .recv()
-            .map_err(|_| CompileError("the compiler thread stopped while starting".into()))?
-            .map_err(CompileError)?;
-        Ok(Self { jobs: jobs_tx })
+    /// The compilers for the app at `root`. CoffeeScript output is cached in
+    /// `cache_dir` (shared with the app's engine) when given.
+    pub fn new(root: &Path, cache_dir: Option<PathBuf>) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                root: root.to_string_lossy().into_owned(),
+                cache_dir,
+                jobs: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Stops the engine once the compiles already asked for are done; the
+    /// next compile starts a fresh one. Frees its memory between rare uses
+    /// (production packs at start-up and when files change).
+    pub fn release(&self) {
+        self.jobs().take();
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, Option<mpsc::UnboundedSender<Job>>> {
+        self.shared
+            .jobs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Queues `job`, starting the engine first if it is not running.
+    fn submit(&self, job: Job) -> Result<(), CompileError> {
+        let mut jobs = self.jobs();
+        let sender = match jobs.as_ref() {
+            Some(sender) if !sender.is_closed() => sender,
+            _ => jobs.insert(spawn_engine(
+                &self.shared.root,
+                self.shared.cache_dir.clone(),
+            )?),
+        };
+        sender
+            .send(job)
+            .map_err(|_| CompileError("the compiler thread has stopped".into()))
     }
 
     /// Compiles `source`, the contents of the file at `path`. `options` go to
@@ -93,10 +119,33 @@ impl Compiler {
             options,
             reply,
         };
-        let stopped = || CompileError("the compiler thread has stopped".into());
-        self.jobs.send(job).map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())?
+        self.submit(job)?;
+        answer
+            .await
+            .map_err(|_| CompileError("the compiler thread has stopped".into()))?
     }
+}
+
+/// Starts the engine's thread. It bootstraps, then serves jobs until its
+/// queue is dropped; if it cannot bootstrap, every job gets that error.
+fn spawn_engine(
+    root: &str,
+    cache_dir: Option<PathBuf>,
+) -> Result<mpsc::UnboundedSender<Job>, CompileError> {
+    let (jobs_tx, mut jobs_rx) = mpsc::unbounded_channel::<Job>();
+    let root = root.to_owned();
+    std::thread::Builder::new()
+        .name("ssrt-compile".into())
+        .spawn(move || match CompilerEngine::new(&root, cache_dir) {
+            Ok(engine) => engine.serve(jobs_rx),
+            Err(e) => {
+                while let Some(job) = jobs_rx.blocking_recv() {
+                    let _ = job.reply.send(Err(CompileError(e.clone())));
+                }
+            }
+        })
+        .map_err(|e| CompileError(format!("cannot start the compiler thread: {e}")))?;
+    Ok(jobs_tx)
 }
 
 struct CompilerEngine {

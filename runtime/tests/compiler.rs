@@ -7,7 +7,7 @@ use ssrt_runtime::{Compiler, SourceKind};
 use std::path::Path;
 
 fn compiler(root: &Path) -> Compiler {
-    Compiler::start(root, None).expect("the compiler starts")
+    Compiler::new(root, None)
 }
 
 #[tokio::test]
@@ -126,4 +126,19 @@ async fn stylus_errors_name_the_file_and_line() {
         .await
         .unwrap_err();
     assert!(error.0.starts_with("app/css/app.styl:4"), "{error}");
+}
+
+#[tokio::test]
+async fn a_released_engine_starts_again_on_the_next_compile() {
+    let dir = tempfile::tempdir().unwrap();
+    let compiler = compiler(dir.path());
+    let path = dir.path().join("app/client/a.coffee");
+    let first = compiler
+        .compile(SourceKind::Coffee, "a = 1\n".into(), &path, json!({}))
+        .await;
+    compiler.release();
+    let second = compiler
+        .compile(SourceKind::Coffee, "a = 1\n".into(), &path, json!({}))
+        .await;
+    assert_eq!(first.unwrap(), second.unwrap());
 }

@@ -45,8 +45,6 @@ pub enum ServerError {
     EngineStopped,
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(transparent)]
-    Compiler(#[from] ssrt_runtime::CompileError),
     #[error("packing the assets failed: {0}")]
     Pack(#[from] ssrt_assets::AssetError),
     #[error(transparent)]
@@ -200,10 +198,7 @@ async fn prepare_assets(
     cache_dir: std::path::PathBuf,
     packed: bool,
 ) -> Result<(Assets, Option<ssrt_assets::PackReport>), ServerError> {
-    let root = project.root().to_path_buf();
-    let compiler = tokio::task::spawn_blocking(move || Compiler::start(&root, Some(cache_dir)))
-        .await
-        .map_err(|_| ServerError::EngineStopped)??;
+    let compiler = Compiler::new(project.root(), Some(cache_dir));
     let assets = Assets::new(project.clone(), compiler);
     if !packed {
         return Ok((assets, None));
