@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the app in this folder (or --dir): WebSocket, HTTP API and static files
+    /// Start the app in this folder (or --dir): the page and assets, WebSocket, HTTP API
     #[command(visible_alias = "s", after_help = START_HELP)]
     Start {
         /// The project folder (holding app/ and public/)
@@ -69,6 +69,9 @@ enum Command {
 const START_HELP: &str = "\
 The environment comes from SS_ENV (default: development). Configuration is read from
 config/app.json, then config/environments/<SS_ENV>.json, over the built-in defaults.
+
+In development assets compile on request and open pages reload when files change; in
+every other environment they are packed into public/assets at start-up.
 
 Examples:
   ssrt start                      serve the app in this folder on its configured port
