@@ -83,3 +83,14 @@ async fn level_1_logs_only_errors_in_colour_by_default() {
         "colours are on by default: {log:?}"
     );
 }
+
+#[tokio::test]
+async fn level_0_logs_nothing_at_all() {
+    let server = start_logging(0, true);
+    std::fs::write(server.dir.path().join("app/client/clock.coffee"), "y = (\n").unwrap();
+    let _ = reqwest::get(server.url("/client/clock.coffee"))
+        .await
+        .unwrap();
+    let log = log_of_some_calls(&server).await;
+    assert_eq!(log, "", "level 0 is silent");
+}
