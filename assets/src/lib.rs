@@ -131,8 +131,8 @@ impl Assets {
         let sources = &self.sources;
         Ok(match url_path {
             "/" => Some(sources.page(&page::live_tags(sources).await?).await?),
-            DEV_LIB_SCRIPT => Some(sources.library_script(false).await?),
-            DEV_LIB_STYLESHEET => Some(sources.library_stylesheet(false)?),
+            DEV_LIB_SCRIPT => Some(sources::joined(&sources.library_script().await?)),
+            DEV_LIB_STYLESHEET => Some(sources::joined(&sources.library_stylesheet()?)),
             "/css/app.styl" => Some(sources.stylesheet().await?),
             _ => sources.code_at(url_path).await?,
         })

@@ -2,7 +2,7 @@
 //! minified, each beside a `.gz` and `.br` copy for the static server, and
 //! `public/index.html`; what an earlier pack left is removed.
 
-use crate::sources::Sources;
+use crate::sources::{Piece, Sources, joined};
 use crate::{AssetError, minify, page};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -39,27 +39,16 @@ pub(crate) async fn pack(sources: &Sources) -> Result<PackReport, AssetError> {
         format!("app_{stamp}.css"),
     ];
 
-    let lib_js = (
-        sources.library_script(false).await?,
-        sources.library_script(true).await?,
-    );
-    let mut app_js = (String::new(), String::new());
-    for file in sources.code_files()? {
-        let code = sources.code(&file.path).await?;
-        let ends_plain_js = file.path.extension().is_some_and(|ext| ext == "js");
-        let separator = if ends_plain_js { ";\n" } else { "\n" };
-        app_js.1 += &minify::javascript(&code, &sources.shown(&file.path))?;
-        app_js.1 += separator;
-        app_js.0 += &code;
-        app_js.0 += separator;
-    }
-    let lib_css = (
-        sources.library_stylesheet(false)?,
-        sources.library_stylesheet(true)?,
-    );
-    let app_css = sources.stylesheet().await?;
-    let app_css_min = minify::stylesheet(&app_css, "app/css/app.styl")?;
-    let app_css = (app_css, app_css_min);
+    let lib_js = bundle(&sources.library_script().await?, minify::javascript)?;
+    let app_js = bundle(&sources.app_script().await?, minify::javascript)?;
+    let lib_css = bundle(&sources.library_stylesheet()?, minify::stylesheet)?;
+    let app_css = Piece {
+        name: "app/css/app.styl".into(),
+        code: sources.stylesheet().await?,
+        minify: true,
+        end: "",
+    };
+    let app_css = bundle(&[app_css], minify::stylesheet)?;
 
     let assets_dir = sources.project().root().join("public/assets");
     create_dir(&assets_dir)?;
@@ -94,6 +83,24 @@ pub(crate) async fn pack(sources: &Sources) -> Result<PackReport, AssetError> {
         files,
         elapsed: started.elapsed(),
     })
+}
+
+/// A bundle as it is and minified (each piece on its own, so an error names
+/// its file).
+fn bundle(
+    pieces: &[Piece],
+    minifier: fn(&str, &str) -> Result<String, minify::MinifyError>,
+) -> Result<(String, String), AssetError> {
+    let mut minified = String::new();
+    for piece in pieces {
+        if piece.minify {
+            minified.push_str(&minifier(&piece.code, &piece.name)?);
+        } else {
+            minified.push_str(&piece.code);
+        }
+        minified.push_str(piece.end);
+    }
+    Ok((joined(pieces), minified))
 }
 
 /// Writes `name` with its gzip and brotli copies.

@@ -3,7 +3,6 @@
 //! the `lib/` bundles.
 
 use crate::AssetError;
-use crate::minify;
 use serde_json::json;
 use ssrt_project::Project;
 use ssrt_runtime::{Compiler, SourceKind};
@@ -134,50 +133,80 @@ impl Sources {
     }
 
     /// The ssrt client, then `lib/client` in file-name order: `.coffee`
-    /// compiled, a `;` after each `.js` file, and (when `minified`) every
-    /// file minified except those named `.min`.
-    pub async fn library_script(&self, minified: bool) -> Result<String, AssetError> {
-        let mut bundle = if minified {
-            minify::javascript(ssrt_js::BROWSER_CLIENT, "ssrt-client.js")?
-        } else {
-            ssrt_js::BROWSER_CLIENT.to_owned()
-        };
-        bundle.push_str(";\n");
+    /// compiled, a `;` after each file; files named `.min` are not minified.
+    pub async fn library_script(&self) -> Result<Vec<Piece>, AssetError> {
+        let mut pieces = vec![Piece {
+            name: "ssrt-client.js".into(),
+            code: ssrt_js::BROWSER_CLIENT.to_owned(),
+            minify: true,
+            end: ";\n",
+        }];
         for path in self.project.library_files("lib/client")? {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
             let code = match path.extension().and_then(|ext| ext.to_str()) {
                 Some("js") => read(&path)?,
                 Some("coffee") => self.code(&path).await?,
                 _ => continue,
             };
-            if minified && !name.contains(".min") {
-                bundle.push_str(&minify::javascript(&code, &self.shown(&path))?);
-            } else {
-                bundle.push_str(&code);
-            }
-            bundle.push_str(";\n");
+            pieces.push(self.library_piece(&path, code, ";\n"));
         }
-        Ok(bundle)
+        Ok(pieces)
     }
 
-    /// `lib/css` in file-name order, minified (except `.min` files) when asked.
-    pub fn library_stylesheet(&self, minified: bool) -> Result<String, AssetError> {
-        let mut bundle = String::new();
+    /// `lib/css` in file-name order; files named `.min` are not minified.
+    pub fn library_stylesheet(&self) -> Result<Vec<Piece>, AssetError> {
+        let mut pieces = Vec::new();
         for path in self.project.library_files("lib/css")? {
-            let name = path.file_name().unwrap_or_default().to_string_lossy();
-            if !name.ends_with(".css") {
-                continue;
+            if path.extension().is_some_and(|ext| ext == "css") {
+                let css = read(&path)?;
+                pieces.push(self.library_piece(&path, css, "\n"));
             }
-            let css = read(&path)?;
-            if minified && !name.contains(".min") {
-                bundle.push_str(&minify::stylesheet(&css, &self.shown(&path))?);
-            } else {
-                bundle.push_str(&css);
-            }
-            bundle.push('\n');
         }
-        Ok(bundle)
+        Ok(pieces)
     }
+
+    /// Shared then client code, compiled, in page order; `.js` files get a `;`.
+    pub async fn app_script(&self) -> Result<Vec<Piece>, AssetError> {
+        let mut pieces = Vec::new();
+        for file in self.code_files()? {
+            let plain_js = file.path.extension().is_some_and(|ext| ext == "js");
+            pieces.push(Piece {
+                name: self.shown(&file.path),
+                code: self.code(&file.path).await?,
+                minify: true,
+                end: if plain_js { ";\n" } else { "\n" },
+            });
+        }
+        Ok(pieces)
+    }
+
+    fn library_piece(&self, path: &Path, code: String, end: &'static str) -> Piece {
+        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
+        Piece {
+            minify: !file_name.contains(".min"),
+            name: self.shown(path),
+            code,
+            end,
+        }
+    }
+}
+
+/// One file of a bundle, compiled: what it is called (for errors), whether
+/// packing minifies it, and what follows it in the bundle.
+pub(crate) struct Piece {
+    pub name: String,
+    pub code: String,
+    pub minify: bool,
+    pub end: &'static str,
+}
+
+/// A bundle as it is, unminified.
+pub(crate) fn joined(pieces: &[Piece]) -> String {
+    let mut bundle = String::new();
+    for piece in pieces {
+        bundle.push_str(&piece.code);
+        bundle.push_str(piece.end);
+    }
+    bundle
 }
 
 pub(crate) fn read(path: &Path) -> Result<String, AssetError> {
