@@ -34,23 +34,23 @@ enum Language {
 
 /// Runs the console until `.exit` or the end of input. Returns whether every
 /// entry ran without throwing (piped scripts exit non-zero otherwise).
-pub fn run(app: AppHandle, root: &Path, quiet_wait: Duration) -> anyhow::Result<bool> {
+/// `history` is the file interactive entries are kept in.
+pub fn run(app: AppHandle, history: &Path, quiet_wait: Duration) -> anyhow::Result<bool> {
     if std::io::stdin().is_terminal() {
-        interactive(app, root)?;
+        interactive(app, history)?;
         Ok(true)
     } else {
         Ok(piped(&app, quiet_wait))
     }
 }
 
-fn interactive(app: AppHandle, root: &Path) -> anyhow::Result<()> {
-    let history = root.join(".ssrt/console_history");
+fn interactive(app: AppHandle, history: &Path) -> anyhow::Result<()> {
     let mut editor: Editor<ConsoleHelper, FileHistory> = Editor::new()?;
     editor.set_helper(Some(ConsoleHelper {
         app: app.clone(),
         language: Language::JavaScript,
     }));
-    let _ = editor.load_history(&history);
+    let _ = editor.load_history(history);
     println!("Type .help for help, .exit or Ctrl-D to leave.");
     loop {
         let language = editor.helper().map_or(Language::JavaScript, |h| h.language);
@@ -86,7 +86,7 @@ fn interactive(app: AppHandle, root: &Path) -> anyhow::Result<()> {
     if let Some(dir) = history.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    let _ = editor.save_history(&history);
+    let _ = editor.save_history(history);
     Ok(())
 }
 

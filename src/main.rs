@@ -140,30 +140,24 @@ fn help(command: Option<&str>) -> anyhow::Result<()> {
 }
 
 fn new_project(name: &str) -> anyhow::Result<()> {
-    let root = ssrt_generator::create(Path::new("."), name)?;
+    ssrt_generator::create(Path::new("."), name)?;
     println!(
         "Created {name}/, a new SocketStream app. Next:\n\n  cd {name}\n  ssrt start        \
          then open http://localhost:3000\n\nEdit app/client/app.coffee or app/css/app.styl and \
          the page reloads by itself."
     );
-    tracing::debug!("created {}", root.display());
     Ok(())
 }
 
 fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
-    let project = Project::open(&dir)?;
-    let env = std::env::var("SS_ENV").unwrap_or_else(|_| "development".to_owned());
-    let config = Config::load(project.root(), &env)?;
+    let (project, env, config) = open_project(&dir)?;
     // The REPL's output is the point; the server's request log is not.
     init_logging(
         config.settings.log.level.min(1),
         config.settings.enable_color,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    let root = project.root().to_path_buf();
+    let runtime = async_runtime()?;
+    let history = project.ssrt_dir().join("console_history");
     let (app, load, store) = runtime.block_on(ssrt_server::load_app(project, config))?;
     if std::io::stdin().is_terminal() {
         println!(
@@ -175,7 +169,7 @@ fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
     }
     // The REPL blocks this thread; the runtime's workers keep the store and
     // publisher going meanwhile.
-    let ok = console::run(app, &root, quiet_wait)?;
+    let ok = console::run(app, &history, quiet_wait)?;
     if ok {
         Ok(())
     } else {
@@ -183,19 +177,29 @@ fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
     }
 }
 
-fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
-    let project = Project::open(&dir)?;
+/// The project in `dir`, its environment (`SS_ENV`) and its config.
+fn open_project(dir: &Path) -> anyhow::Result<(Project, String, Config)> {
+    let project = Project::open(dir)?;
     let env = std::env::var("SS_ENV").unwrap_or_else(|_| "development".to_owned());
-    let mut config = Config::load(project.root(), &env)?;
+    let config = Config::load(project.root(), &env)?;
+    Ok((project, env, config))
+}
+
+fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
+    let (project, env, mut config) = open_project(&dir)?;
     if let Some(port) = port {
         config.settings.port = port;
         config.value["port"] = port.into();
     }
     init_logging(config.settings.log.level, config.settings.enable_color);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = async_runtime()?;
     runtime.block_on(async {
         let server = Server::start(project, config.clone()).await?;
         release_start_up_memory();

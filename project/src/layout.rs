@@ -101,6 +101,12 @@ impl Project {
         Ok(templates)
     }
 
+    /// `.ssrt/`: what ssrt keeps for the project (compile cache, console
+    /// history, a self-signed certificate); safe to delete.
+    pub fn ssrt_dir(&self) -> PathBuf {
+        self.root.join(".ssrt")
+    }
+
     /// `config/db.coffee` or `config/db.js`, run once after config is loaded.
     pub fn db_config_file(&self) -> Option<PathBuf> {
         CODE_EXTENSIONS

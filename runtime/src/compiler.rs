@@ -97,9 +97,7 @@ impl Compiler {
                 self.shared.cache_dir.clone(),
             )?),
         };
-        sender
-            .send(job)
-            .map_err(|_| CompileError("the compiler thread has stopped".into()))
+        sender.send(job).map_err(|_| stopped())
     }
 
     /// Compiles `source`, the contents of the file at `path`. `options` go to
@@ -120,10 +118,12 @@ impl Compiler {
             reply,
         };
         self.submit(job)?;
-        answer
-            .await
-            .map_err(|_| CompileError("the compiler thread has stopped".into()))?
+        answer.await.map_err(|_| stopped())?
     }
+}
+
+fn stopped() -> CompileError {
+    CompileError("the compiler thread has stopped".into())
 }
 
 /// Starts the engine's thread. It bootstraps, then serves jobs until its

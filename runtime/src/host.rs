@@ -103,9 +103,7 @@ impl AppHandle {
             .map_err(|_| engine_stopped())?;
         rx.await.map_err(|_| engine_stopped())
     }
-}
 
-impl AppHandle {
     /// `ssrt console`: evaluates `source` (CoffeeScript when `coffee`) in the
     /// app's global scope; `colors` asks for ANSI colours in the printed value.
     /// Blocks until the engine answers: call it off the async runtime.

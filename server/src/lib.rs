@@ -1,8 +1,8 @@
 //! The network side of ssrt (axum + tokio): the WebSocket protocol on `/ws`,
 //! the HTTP API, the page and its assets, static files from `public/`, and
-//! event fan-out. The app's
-//! JavaScript runs on the engine thread of `ssrt-runtime`; this crate only
-//! talks to it through an [`ssrt_runtime::AppHandle`].
+//! event fan-out. The app's JavaScript runs on the engine thread of
+//! `ssrt-runtime`; this crate only talks to it through an
+//! [`ssrt_runtime::AppHandle`].
 
 mod api;
 mod assets;
@@ -80,8 +80,8 @@ impl Server {
         let prefix = config.settings.redis.key_prefix.clone();
         pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
         let sessions = Sessions::new(store.clone(), &prefix);
-        let cache_dir = project.root().join(".ssrt/cache");
         let options = app_options(&project, &config, &store, &hub);
+        let cache_dir = options.cache_dir.clone();
         let config = Arc::new(config);
         let app = tokio::task::spawn_blocking(move || ssrt_runtime::start(options));
         // Assets compile on their own engine while the app loads on its.
@@ -113,7 +113,7 @@ impl Server {
             assets: assets.clone(),
         };
         let tls = if config.settings.ssl.enabled {
-            Some(tls::load(project.root(), &config.settings.ssl)?)
+            Some(tls::load(&project, &config.settings.ssl)?)
         } else {
             None
         };
@@ -182,7 +182,7 @@ async fn open_store(config: &Config) -> Result<Store, ServerError> {
 fn app_options(project: &Project, config: &Config, store: &Store, hub: &Hub) -> AppOptions {
     let prefix = &config.settings.redis.key_prefix;
     AppOptions {
-        cache_dir: Some(project.root().join(".ssrt/cache")),
+        cache_dir: Some(project.ssrt_dir().join("cache")),
         project: project.clone(),
         config: config.clone(),
         publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), prefix)),
@@ -192,13 +192,14 @@ fn app_options(project: &Project, config: &Config, store: &Store, hub: &Hub) -> 
     }
 }
 
-/// Starts the compilers' engine and, when assets are packed, packs them.
+/// The app's assets (their compilers start on demand), packed now when
+/// assets are packed.
 async fn prepare_assets(
     project: &Project,
-    cache_dir: std::path::PathBuf,
+    cache_dir: Option<std::path::PathBuf>,
     packed: bool,
 ) -> Result<(Assets, Option<ssrt_assets::PackReport>), ServerError> {
-    let compiler = Compiler::new(project.root(), Some(cache_dir));
+    let compiler = Compiler::new(project.root(), cache_dir);
     let assets = Assets::new(project.clone(), compiler);
     if !packed {
         return Ok((assets, None));
@@ -268,10 +269,9 @@ fn router(state: AppState, project: &Project) -> Router {
 /// A 404 that tells a newcomer what this server does serve.
 async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
     let path = api::escape_html(uri.path());
-    let hint = "No such file in <code>public/</code>.";
     let body = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>\
-         <body><h3>Not found: {path}</h3><p>{hint}</p></body></html>"
+         <body><h3>Not found: {path}</h3><p>No such file in <code>public/</code>.</p></body></html>"
     );
     (StatusCode::NOT_FOUND, Html(body))
 }

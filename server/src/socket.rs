@@ -180,7 +180,7 @@ impl Link<'_> {
         let method = frame.method.into_owned();
         let params = frame.params.map(|p| p.get().to_owned());
         let options = frame.options.map_or("null", |raw| raw.get());
-        let log = CallLog::start(&method, params.as_deref(), "ws", is_silent(Some(options)));
+        let log = CallLog::start(&method, params.as_deref(), "ws", is_silent(options));
         let responder = SocketReply {
             sender: self.sender.clone(),
             cb_id: frame.cb_id.map_or("null", |raw| raw.get()).into(),

@@ -3,7 +3,7 @@
 //! browser's exception for it lasts across restarts.
 
 use axum_server::tls_rustls::RustlsConfig;
-use ssrt_project::SslSettings;
+use ssrt_project::{Project, SslSettings};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,7 +38,8 @@ pub struct Tls {
 }
 
 /// The app's TLS setup: its files when configured, else the self-signed one.
-pub fn load(root: &Path, ssl: &SslSettings) -> Result<Tls, TlsError> {
+pub fn load(project: &Project, ssl: &SslSettings) -> Result<Tls, TlsError> {
+    let root = project.root();
     let (cert, key, description) = match (&ssl.cert_file, &ssl.key_file) {
         (Some(cert), Some(key)) => (
             root.join(cert),
@@ -46,7 +47,7 @@ pub fn load(root: &Path, ssl: &SslSettings) -> Result<Tls, TlsError> {
             format!("certificate {cert}"),
         ),
         (None, None) => {
-            let (cert, key) = self_signed(root)?;
+            let (cert, key) = self_signed(&project.ssrt_dir().join("tls"))?;
             let shown = cert
                 .strip_prefix(root)
                 .unwrap_or(&cert)
@@ -75,10 +76,9 @@ pub fn load(root: &Path, ssl: &SslSettings) -> Result<Tls, TlsError> {
     })
 }
 
-/// `.ssrt/tls/self-signed.{crt,key}`, made on first use for `localhost`,
+/// `self-signed.{crt,key}` in `dir` (`.ssrt/tls`), made on first use for `localhost`,
 /// `127.0.0.1` and `::1`.
-fn self_signed(root: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
-    let dir = root.join(".ssrt/tls");
+fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
     let (cert, key) = (dir.join("self-signed.crt"), dir.join("self-signed.key"));
     if cert.is_file() && key.is_file() {
         return Ok((cert, key));
@@ -95,8 +95,8 @@ fn self_signed(root: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
             source,
         })
     };
-    std::fs::create_dir_all(&dir).map_err(|source| TlsError::Write {
-        path: dir.clone(),
+    std::fs::create_dir_all(dir).map_err(|source| TlsError::Write {
+        path: dir.to_path_buf(),
         source,
     })?;
     write(&cert, made.cert.pem())?;
