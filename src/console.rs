@@ -9,7 +9,7 @@ use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Editor, Helper};
-use ssrt_runtime::{AppHandle, ConsoleOutcome};
+use ssrt_runtime::AppHandle;
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -40,7 +40,7 @@ pub fn run(app: AppHandle, history: &Path, quiet_wait: Duration) -> anyhow::Resu
         interactive(app, history)?;
         Ok(true)
     } else {
-        Ok(piped(&app, quiet_wait))
+        piped(&app, quiet_wait)
     }
 }
 
@@ -76,11 +76,10 @@ fn interactive(app: AppHandle, history: &Path) -> anyhow::Result<()> {
                     helper.language = language;
                 }
             }
-            None => match app.console_eval(entry, language == Language::CoffeeScript, true) {
-                ConsoleOutcome::Value(text) => println!("{text}"),
-                ConsoleOutcome::Undefined => println!("\x1b[90mundefined\x1b[0m"),
-                ConsoleOutcome::Error(error) => eprintln!("\x1b[31m{error}\x1b[0m"),
-            },
+            // The engine prints the value or the error itself.
+            None => {
+                app.console_eval(entry, language == Language::CoffeeScript, true)?;
+            }
         }
     }
     if let Some(dir) = history.parent() {
@@ -92,20 +91,13 @@ fn interactive(app: AppHandle, history: &Path) -> anyhow::Result<()> {
 
 /// Evaluates piped input, an entry as soon as it is complete, then waits for
 /// callbacks until the app has printed nothing for `quiet_wait`.
-fn piped(app: &AppHandle, quiet_wait: Duration) -> bool {
+fn piped(app: &AppHandle, quiet_wait: Duration) -> anyhow::Result<bool> {
     let mut language = Language::JavaScript;
     let mut entry = String::new();
     let mut all_ok = true;
+    // The engine prints each value (not `undefined`) or error itself.
     let run = |entry: &str, language: Language| {
-        match app.console_eval(entry.to_owned(), language == Language::CoffeeScript, false) {
-            ConsoleOutcome::Value(text) => println!("{text}"),
-            ConsoleOutcome::Undefined => {}
-            ConsoleOutcome::Error(error) => {
-                eprintln!("{error}");
-                return false;
-            }
-        }
-        true
+        app.console_eval(entry.to_owned(), language == Language::CoffeeScript, false)
     };
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         if entry.is_empty() {
@@ -123,15 +115,15 @@ fn piped(app: &AppHandle, quiet_wait: Duration) -> bool {
         entry.push_str(&line);
         entry.push('\n');
         if is_complete(&entry, language) {
-            all_ok &= run(&entry, language);
+            all_ok &= run(&entry, language)?;
             entry.clear();
         }
     }
     if !entry.trim().is_empty() {
-        all_ok &= run(&entry, language);
+        all_ok &= run(&entry, language)?;
     }
     wait_until_quiet(quiet_wait);
-    all_ok
+    Ok(all_ok)
 }
 
 /// Waits until the app's console output has been still for `quiet`.

@@ -13,10 +13,12 @@
 
   /**
    * Evaluates one entry as a script in the global scope (CoffeeScript first
-   * compiled bare when `coffee`). Returns JSON: `{"result": …}` (the value
-   * inspected, absent for `undefined`) or `{"error": …}`.
+   * compiled bare when `coffee`) and prints its value, or what it threw,
+   * right away: before any callback it started can print. `interactive`
+   * adds colours and shows `undefined`. Returns "ok" or "threw".
    */
-  internal.consoleEval = (source, coffee, colors) => {
+  internal.consoleEval = (source, coffee, interactive) => {
+    const { ops } = internal;
     let code = source;
     try {
       if (coffee) {
@@ -24,12 +26,19 @@
       }
       const [value, error] = core.evalContext(code, "ssrt:console");
       if (error) throw error.thrown;
-      return JSON.stringify(value === undefined ? {} : { result: inspect(value, colors) });
+      if (value !== undefined) {
+        ops.op_console_write(false, inspect(value, Boolean(interactive)) + "\n");
+      } else if (interactive) {
+        ops.op_console_write(false, "\x1b[90mundefined\x1b[0m\n");
+      }
+      return "ok";
     } catch (error) {
       // The engine's and the console's own frames say nothing to the user.
       const lines = internal.describeError(error).split("\n");
       const own = (line) => /\((ext:core|ssrt:runtime)\/|at (ext:core|ssrt:runtime)\//.test(line);
-      return JSON.stringify({ error: lines.filter((line) => !own(line)).join("\n") });
+      const text = lines.filter((line) => !own(line)).join("\n");
+      ops.op_console_write(true, interactive ? `\x1b[31m${text}\x1b[0m\n` : text + "\n");
+      return "threw";
     }
   };
 

@@ -4,7 +4,6 @@
 //! Written only against the API both engines of `deno_core` provide (QuickJS
 //! and V8), so the same code builds with either feature.
 
-use crate::ConsoleOutcome;
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
     ActionError, CallTable, CompileCache, Completed, LoginListenerSlot, PublisherSlot, Responder,
@@ -150,20 +149,19 @@ impl Engine {
         }
     }
 
-    /// Evaluates a console entry; see [`crate::ConsoleOutcome`].
-    pub fn console_eval(&mut self, source: &str, coffee: bool, colors: bool) -> ConsoleOutcome {
+    /// Evaluates a console entry, which prints its own value or error (so it
+    /// comes before anything its callbacks print). Returns whether it ran
+    /// without throwing.
+    pub fn console_eval(&mut self, source: &str, coffee: bool, interactive: bool) -> bool {
         let flag = |on: bool| Arg::Int(u32::from(on));
-        let args = [Arg::Str(source), flag(coffee), flag(colors)];
-        let json = match call(&mut self.runtime, &self.entry.console_eval, &args) {
-            Ok(Some(json)) => json,
-            Ok(None) => return ConsoleOutcome::Error("the console returned nothing".into()),
-            Err(e) => return ConsoleOutcome::Error(e),
-        };
-        let mut answer: serde_json::Value = serde_json::from_str(&json).unwrap_or_default();
-        match (answer["result"].take(), answer["error"].take()) {
-            (serde_json::Value::String(text), _) => ConsoleOutcome::Value(text),
-            (_, serde_json::Value::String(error)) => ConsoleOutcome::Error(error),
-            _ => ConsoleOutcome::Undefined,
+        let args = [Arg::Str(source), flag(coffee), flag(interactive)];
+        match call(&mut self.runtime, &self.entry.console_eval, &args) {
+            Ok(Some(status)) => status == "ok",
+            Ok(None) => false,
+            Err(e) => {
+                tracing::error!("the console failed: {e}");
+                false
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 
 use crate::engine::{Engine, EngineState};
 use crate::manifest::Manifest;
-use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
+use crate::{Call, CallOrigin, Delivery};
 use ssrt_ops::{
     ActionError, CallTable, CompileCache, LoginListener, LoginListenerSlot, Publisher,
     PublisherSlot,
@@ -63,8 +63,8 @@ enum Job {
     ConsoleEval {
         source: String,
         coffee: bool,
-        colors: bool,
-        reply: oneshot::Sender<ConsoleOutcome>,
+        interactive: bool,
+        reply: oneshot::Sender<bool>,
     },
     ConsoleComplete(String, oneshot::Sender<Vec<String>>),
 }
@@ -105,22 +105,24 @@ impl AppHandle {
     }
 
     /// `ssrt console`: evaluates `source` (CoffeeScript when `coffee`) in the
-    /// app's global scope; `colors` asks for ANSI colours in the printed value.
+    /// app's global scope; the engine prints the value or the error itself,
+    /// in colour when `interactive`. Returns whether it ran without throwing.
     /// Blocks until the engine answers: call it off the async runtime.
-    pub fn console_eval(&self, source: String, coffee: bool, colors: bool) -> ConsoleOutcome {
+    pub fn console_eval(
+        &self,
+        source: String,
+        coffee: bool,
+        interactive: bool,
+    ) -> Result<bool, ActionError> {
         let (reply, answer) = oneshot::channel();
         let job = Job::ConsoleEval {
             source,
             coffee,
-            colors,
+            interactive,
             reply,
         };
-        if self.jobs.send(job).is_err() {
-            return ConsoleOutcome::Error(engine_stopped().message);
-        }
-        answer
-            .blocking_recv()
-            .unwrap_or_else(|_| ConsoleOutcome::Error(engine_stopped().message))
+        self.jobs.send(job).map_err(|_| engine_stopped())?;
+        answer.blocking_recv().map_err(|_| engine_stopped())
     }
 
     /// `ssrt console`: the global names or properties that complete `path`.
@@ -284,10 +286,10 @@ fn run(engine: &mut Engine, job: Job) {
         Job::ConsoleEval {
             source,
             coffee,
-            colors,
+            interactive,
             reply,
         } => {
-            let _ = reply.send(engine.console_eval(&source, coffee, colors));
+            let _ = reply.send(engine.console_eval(&source, coffee, interactive));
         }
         Job::ConsoleComplete(path, reply) => {
             let _ = reply.send(engine.console_complete(&path));

@@ -32,16 +32,6 @@ impl Delivery for DeliverInPlace {
     }
 }
 
-/// What a console entry evaluated to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConsoleOutcome {
-    /// The value, pretty-printed (`util.inspect`).
-    Value(String),
-    Undefined,
-    /// What was thrown, with its stack or `file:line`.
-    Error(String),
-}
-
 /// A call of a server action, from a socket or the HTTP API.
 pub struct Call {
     /// `file.action`, e.g. `users.online.yesterday`.
