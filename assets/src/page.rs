@@ -6,7 +6,7 @@ use crate::{AssetError, DEV_LIB_SCRIPT, DEV_LIB_STYLESHEET};
 /// Development: the lib bundles, the live stylesheet, a script per shared and
 /// client file, and the templates.
 pub(crate) async fn live_tags(sources: &Sources) -> Result<String, AssetError> {
-    let mut tags = stylesheet(DEV_LIB_STYLESHEET) + &stylesheet("/css/app.styl");
+    let mut tags = stylesheet(DEV_LIB_STYLESHEET) + stylesheet("/css/app.styl").as_str();
     tags.push_str(&script(DEV_LIB_SCRIPT));
     for file in sources.code_files()? {
         tags.push_str(&script(&file.url));

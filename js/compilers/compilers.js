@@ -18,13 +18,13 @@
 
     /** A Jade view rendered to HTML; `options.locals` are its variables. */
     jade(source, filename, options) {
-      jade ??= internal.require("jade");
+      jade ??= internal.requireEmbedded("jade");
       return jade.render(source, { filename, locals: options.locals ?? {} });
     },
 
     /** A Stylus stylesheet; `@import` looks beside the file and in `options.paths`. */
     stylus(source, filename, options) {
-      stylus ??= internal.require("stylus");
+      stylus ??= internal.requireEmbedded("stylus");
       let css = null;
       let failure = null;
       stylus(source)

@@ -1,8 +1,10 @@
-// CommonJS modules as Node has them: require, exports, module, __filename,
-// __dirname, caching and cycles. Files come from disk; Node built-ins come from
-// npm polyfills embedded in the binary (a virtual node_modules folder) or, for
-// fs and vm, from small shims over ssrt's ops. `.coffee` files compile with the
-// CoffeeScript 1.x compiler, itself an embedded npm package.
+// CommonJS modules for the app's own files: require, exports, module,
+// __filename, __dirname, caching and cycles, file names shown relative to the
+// app in errors. `.coffee` files compile with the CoffeeScript 1.x compiler,
+// itself an npm package embedded in the binary (a virtual node_modules folder).
+// Built-ins come from the engine's platform (`internal.builtin`); npm packages
+// from the app's node_modules go to Node's own loader where the engine has one
+// (`internal.nodeRequire`), so they resolve exactly as under Node.
 "use strict";
 ((globalThis) => {
   const internal = globalThis.__ssrt;
@@ -10,16 +12,6 @@
 
   /** The virtual folder holding the embedded npm packages. */
   const EMBEDDED = "/$ssrt/node_modules/";
-  /** Node built-ins served by an embedded npm polyfill. */
-  const POLYFILLS = {
-    util: "util",
-    sys: "util",
-    events: "events",
-    path: "path-browserify",
-    url: "url",
-    querystring: "querystring-es3",
-    punycode: "punycode",
-  };
   const EXTENSIONS = [".js", ".coffee", ".json"];
 
   // ---- files: disk or embedded ------------------------------------------
@@ -37,6 +29,7 @@
     if (ops.op_npm_file(relative) !== null) return 1;
     return ops.op_npm_dir_exists(relative) ? 2 : 0;
   }
+  internal.files = { readSource, kind };
 
   // ---- paths (POSIX) -----------------------------------------------------
 
@@ -89,24 +82,32 @@
     return paths;
   }
 
-  /** Where `request`, required from a file in `fromDir`, lives: a path or a native id. */
+  /**
+   * Where `request`, required from a file in `fromDir`, lives: a path, a
+   * built-in (`builtin:<name>`) or a package for Node's loader (`node:<dir>`).
+   */
   function resolve(request, fromDir) {
-    if (Object.hasOwn(NATIVES, request)) return "native:" + request;
-    if (Object.hasOwn(POLYFILLS, request)) {
-      return loadAsDirectory(EMBEDDED + POLYFILLS[request]);
-    }
+    if (internal.isBuiltin(request)) return "builtin:" + request;
     if (request.startsWith("./") || request.startsWith("../") || request.startsWith("/")) {
       const path = request.startsWith("/") ? normalize(request) : join(fromDir, request);
       const found = load(path);
       if (found) return found;
     } else {
-      const searched = isEmbedded(fromDir)
-        ? nodeModulesPaths(fromDir)
-        : [...config.requirePaths, ...nodeModulesPaths(fromDir), EMBEDDED.slice(0, -1)];
-      for (const dir of searched) {
+      for (const dir of config.requirePaths) {
         const found = load(join(dir, request));
         if (found) return found;
       }
+      const packageName = request.split("/", request.startsWith("@") ? 2 : 1).join("/");
+      for (const dir of nodeModulesPaths(fromDir)) {
+        if (internal.nodeRequire && !isEmbedded(dir)) {
+          if (kind(join(dir, packageName)) === 2) return "node:" + fromDir;
+          continue;
+        }
+        const found = load(join(dir, request));
+        if (found) return found;
+      }
+      const found = load(join(EMBEDDED, request));
+      if (found) return found;
     }
     const error = new Error(`Cannot find module '${request}' (required from ${shown(fromDir)})`);
     error.code = "MODULE_NOT_FOUND";
@@ -134,13 +135,14 @@
     if (error) throw error.thrown;
     return result;
   }
+  internal.evaluate = evaluate;
 
   let coffee = null;
   /** CoffeeScript → JavaScript, through the on-disk compile cache. */
   function compileCoffee(source, filename) {
     const cached = ops.op_compile_cache_get("coffee", source);
     if (cached !== null) return cached;
-    coffee ??= internal.require("coffee-script");
+    coffee ??= internal.requireEmbedded("coffee-script");
     let js;
     try {
       js = coffee.compile(source, { filename });
@@ -215,7 +217,10 @@
     }
     const fromDir = parent ? dirname(parent.filename) : config.root;
     const id = resolve(request, fromDir);
-    if (id.startsWith("native:")) return NATIVES[request]();
+    if (id.startsWith("builtin:")) return internal.builtin(request);
+    if (id.startsWith("node:")) {
+      return internal.nodeRequire(request, parent ? parent.filename : join(config.root, "[ssrt]"));
+    }
     const cached = cache[id];
     if (cached) return cached.exports;
     const module = new Module(id, parent);
@@ -234,7 +239,9 @@
     const require = (request) => requireFrom(request, module);
     require.resolve = (request) => {
       const id = resolve(request, dirname(module.filename));
-      return id.startsWith("native:") ? request : id;
+      if (id.startsWith("builtin:")) return request;
+      if (id.startsWith("node:")) return internal.nodeResolve(request, module.filename);
+      return id;
     };
     require.cache = cache;
     require.extensions = Module._extensions;
@@ -246,76 +253,10 @@
   /** `require` as seen from the file `fromFile` (the app's root when absent). */
   internal.require = (request, fromFile) => requireFrom(request, fromFile ? new Module(fromFile) : null);
 
-  // ---- natives: built-ins backed by ops ------------------------------------
-
-  const once = (make) => {
-    let value;
-    return () => (value ??= make());
-  };
-
-  function stats(path) {
-    const found = kind(path);
-    if (found === 0) {
-      const error = new Error(`ENOENT: no such file or directory, stat '${path}'`);
-      error.code = "ENOENT";
-      throw error;
-    }
-    return { isFile: () => found === 1, isDirectory: () => found === 2 };
-  }
-
-  /** Node's callback style over a synchronous function. */
-  const callbackStyle = (sync) => (...args) => {
-    const callback = args.pop();
-    if (typeof callback !== "function") throw new TypeError("callback must be a function");
-    let result;
-    try {
-      result = sync(...args);
-    } catch (error) {
-      process.nextTick(callback, error);
-      return;
-    }
-    process.nextTick(callback, null, result);
-  };
-
-  const NATIVES = {
-    fs: once(() => {
-      const readFileSync = (path, _options) => {
-        const text = readSource(String(path));
-        if (text === null) {
-          const error = new Error(`ENOENT: no such file or directory, open '${path}'`);
-          error.code = "ENOENT";
-          throw error;
-        }
-        return text;
-      };
-      const readdirSync = (path) => ops.op_fs_read_dir(String(path));
-      const statSync = (path) => stats(String(path));
-      const existsSync = (path) => kind(String(path)) !== 0;
-      return {
-        readFileSync,
-        readdirSync,
-        statSync,
-        existsSync,
-        readFile: callbackStyle(readFileSync),
-        readdir: callbackStyle(readdirSync),
-        stat: callbackStyle(statSync),
-        exists: (path, callback) => process.nextTick(callback, existsSync(path)),
-      };
-    }),
-    vm: once(() => {
-      const runInThisContext = (code, filename) =>
-        evaluate(String(code), typeof filename === "string" ? filename : "vm");
-      class Script {
-        constructor(code, options) {
-          this.code = code;
-          this.filename = typeof options === "string" ? options : options?.filename;
-        }
-        runInThisContext() {
-          return runInThisContext(this.code, this.filename);
-        }
-      }
-      return { runInThisContext, Script };
-    }),
-    module: () => Module,
+  /** An npm package embedded in the binary (the compilers, polyfills), by name. */
+  internal.requireEmbedded = (name) => {
+    const id = loadAsDirectory(EMBEDDED + name);
+    if (!id) throw new Error(`ssrt: the embedded package ${name} is missing`);
+    return requireFrom(id, null);
   };
 })(globalThis);

@@ -1,9 +1,9 @@
 //! The JavaScript that ships inside the ssrt binary.
 //!
-//! * [`NODE`]: the engine bootstrap every ssrt engine runs first: Node-style
-//!   globals and the CommonJS module system.
-//! * [`APP`]: what an app's engine adds: `$SS` with action dispatch, the
-//!   `R` Redis client, and what `ssrt console` evaluates through.
+//! * [`BASE`]: what every ssrt engine runs first: shared internals and the
+//!   CommonJS module system for the app's files.
+//! * [`APP`]: what an app's engine adds: Node's platform, `$SS` with action
+//!   dispatch, the `R` Redis client, and what `ssrt console` evaluates through.
 //! * [`COMPILERS`]: what the asset compiler's engine adds: CoffeeScript, Jade
 //!   and Stylus behind one `compile` function.
 //! * [`BROWSER_CLIENT`]: the browser client library (`$SS`, `remote`), sent to
@@ -12,11 +12,12 @@
 //!   (the compilers, Node built-in polyfills), which the module system reads
 //!   as if they sat in a `node_modules` folder.
 
-/// Node globals and `require`, as `(name, source)` in the order they must run.
-pub const NODE: &[(&str, &str)] = &[
+/// What every engine runs first: shared internals and error reporting, and
+/// `require` for the app's own files; as `(name, source)` in running order.
+pub const BASE: &[(&str, &str)] = &[
     (
-        "ssrt:runtime/00_node.js",
-        include_str!("../runtime/00_node.js"),
+        "ssrt:runtime/00_base.js",
+        include_str!("../runtime/00_base.js"),
     ),
     (
         "ssrt:runtime/01_require.js",
@@ -24,24 +25,38 @@ pub const NODE: &[(&str, &str)] = &[
     ),
 ];
 
-/// An app engine's bootstrap, run after [`NODE`].
+/// An app engine's bootstrap, run after [`BASE`] in a Deno worker: Node's
+/// platform with the 2011 APIs on top, `$SS` with action dispatch, the `R`
+/// Redis client, and what `ssrt console` evaluates through.
 pub const APP: &[(&str, &str)] = &[
-    ("ssrt:runtime/02_ss.js", include_str!("../runtime/02_ss.js")),
     (
-        "ssrt:runtime/03_redis.js",
-        include_str!("../runtime/03_redis.js"),
+        "ssrt:runtime/02_node.js",
+        include_str!("../runtime/02_node.js"),
+    ),
+    ("ssrt:runtime/03_ss.js", include_str!("../runtime/03_ss.js")),
+    (
+        "ssrt:runtime/04_redis.js",
+        include_str!("../runtime/04_redis.js"),
     ),
     (
-        "ssrt:runtime/04_console.js",
-        include_str!("../runtime/04_console.js"),
+        "ssrt:runtime/05_console.js",
+        include_str!("../runtime/05_console.js"),
     ),
 ];
 
-/// The compiler engine's bootstrap, run after [`NODE`].
-pub const COMPILERS: (&str, &str) = (
-    "ssrt:compilers/compilers.js",
-    include_str!("../compilers/compilers.js"),
-);
+/// The compiler engine's bootstrap, run after [`BASE`] in a plain engine:
+/// the few built-ins the compilers need, then CoffeeScript, Jade and Stylus
+/// behind one `compile` function.
+pub const COMPILERS: &[(&str, &str)] = &[
+    (
+        "ssrt:compilers/00_shims.js",
+        include_str!("../compilers/00_shims.js"),
+    ),
+    (
+        "ssrt:compilers/compilers.js",
+        include_str!("../compilers/compilers.js"),
+    ),
+];
 
 /// The browser client library, plain browser JavaScript.
 pub const BROWSER_CLIENT: &str = include_str!("../client/ssrt-client.js");

@@ -28,9 +28,6 @@ deno_core::extension!(
         files::op_npm_dir_exists,
         files::op_npm_file,
         process::op_console_write,
-        process::op_process_cwd,
-        process::op_process_env,
-        process::op_process_pid,
         process::op_ssrt_version,
         publish::op_publish,
         redis::op_store_command,
@@ -38,6 +35,7 @@ deno_core::extension!(
         sessions::op_session_set,
         sessions::op_session_user_changed,
     ],
+    js = [dir "js", "bridge.js"],
 );
 
 /// The ops extension for a new engine. Its state ([`CallTable`],

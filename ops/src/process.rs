@@ -1,7 +1,6 @@
-//! `console` output and the `process` global's facts.
+//! `console` output, and the version `$SS.version` reports.
 
 use deno_core::op2;
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,25 +22,6 @@ pub fn op_console_write(is_err: bool, #[string] text: &str) {
     } else {
         std::io::stdout().write_all(text.as_bytes())
     };
-}
-
-#[op2]
-#[serde]
-pub fn op_process_env() -> HashMap<String, String> {
-    std::env::vars().collect()
-}
-
-#[op2(fast)]
-pub fn op_process_pid() -> u32 {
-    std::process::id()
-}
-
-#[op2]
-#[string]
-pub fn op_process_cwd() -> String {
-    std::env::current_dir()
-        .map(|dir| dir.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "/".to_owned())
 }
 
 #[op2]

@@ -155,7 +155,7 @@ struct CompilerEngine {
 
 impl CompilerEngine {
     fn new(root: &str, cache_dir: Option<PathBuf>) -> Result<Self, String> {
-        let scripts = ssrt_js::NODE.iter().chain([&ssrt_js::COMPILERS]);
+        let scripts = ssrt_js::BASE.iter().chain(ssrt_js::COMPILERS);
         let mut runtime = bootstrapped(scripts, |state| state.put(CompileCache::new(cache_dir)))?;
         let init = function(&mut runtime, "initCompilers")?;
         call(&mut runtime, &init, &[Arg::Str(root)])?;

@@ -1,5 +1,7 @@
-//! One `deno_core` engine with ssrt's ops and bootstrap: calls into the
-//! `__ssrt` functions the bootstrap defines, and the event loop.
+//! The app's engine: a Deno worker with Node's platform ([`crate::node`]),
+//! ssrt's ops and bootstrap; calls into the `__ssrt` functions the bootstrap
+//! defines, and the event loop. The compilers' plain engine shares the
+//! helpers at the bottom.
 //!
 //! Written only against the API both engines of `deno_core` provide (QuickJS
 //! and V8), so the same code builds with either feature.
@@ -37,7 +39,7 @@ struct Entrypoints {
 }
 
 pub struct Engine {
-    runtime: JsRuntime,
+    worker: deno_runtime::worker::MainWorker,
     entry: Entrypoints,
 }
 
@@ -52,34 +54,39 @@ pub struct EngineState {
 }
 
 impl Engine {
-    /// A bootstrapped engine: Node globals, `require`, `$SS`; no app yet.
-    pub fn new(engine_state: EngineState) -> Result<Self, String> {
-        let scripts = ssrt_js::NODE.iter().chain(ssrt_js::APP);
-        let mut runtime = bootstrapped(scripts, |state| {
+    /// A bootstrapped engine for the app in `root`: Node's platform,
+    /// `require`, `$SS`; no app yet. Must be called inside a tokio runtime.
+    pub fn new(engine_state: EngineState, root: &std::path::Path) -> Result<Self, String> {
+        let mut worker = crate::node::main_worker(root, vec![ssrt_ops::extension()]);
+        let runtime = &mut worker.js_runtime;
+        {
+            let state = runtime.op_state();
+            let mut state = state.borrow_mut();
             state.put(engine_state.calls);
             state.put(engine_state.cache);
             state.put(engine_state.publisher);
             state.put(engine_state.sessions);
             state.put(engine_state.store);
             state.put(engine_state.logins);
-        })?;
+        }
+        run_scripts(runtime, ssrt_js::BASE.iter().chain(ssrt_js::APP))?;
         let entry = Entrypoints {
-            load_app: function(&mut runtime, "loadApp")?,
-            dispatch: function(&mut runtime, "dispatch")?,
-            dispatch_http: function(&mut runtime, "dispatchHttp")?,
-            attach_session: function(&mut runtime, "attachSession")?,
-            detach_session: function(&mut runtime, "detachSession")?,
-            describe_actions: function(&mut runtime, "describeActions")?,
-            console_eval: function(&mut runtime, "consoleEval")?,
-            console_complete: function(&mut runtime, "consoleComplete")?,
+            load_app: function(runtime, "loadApp")?,
+            dispatch: function(runtime, "dispatch")?,
+            dispatch_http: function(runtime, "dispatchHttp")?,
+            attach_session: function(runtime, "attachSession")?,
+            detach_session: function(runtime, "detachSession")?,
+            describe_actions: function(runtime, "describeActions")?,
+            console_eval: function(runtime, "consoleEval")?,
+            console_complete: function(runtime, "consoleComplete")?,
         };
-        Ok(Self { runtime, entry })
+        Ok(Self { worker, entry })
     }
 
     /// Loads the app; returns `loadApp`'s JSON summary or the error text.
     pub fn load_app(&mut self, manifest_json: &str) -> Result<String, String> {
         call(
-            &mut self.runtime,
+            &mut self.worker.js_runtime,
             &self.entry.load_app,
             &[Arg::Str(manifest_json)],
         )
@@ -88,7 +95,7 @@ impl Engine {
 
     /// Registers a call so its action's callback can answer it.
     pub fn open_call(&mut self, method: String, responder: Box<dyn Responder>) -> u32 {
-        let state = self.runtime.op_state();
+        let state = self.worker.js_runtime.op_state();
         let mut state = state.borrow_mut();
         state.borrow_mut::<CallTable>().open(method, responder)
     }
@@ -100,7 +107,7 @@ impl Engine {
             Arg::optional(params),
             Arg::Int(connection),
         ];
-        let result = call(&mut self.runtime, &self.entry.dispatch, &args);
+        let result = call(&mut self.worker.js_runtime, &self.entry.dispatch, &args);
         self.answer_if_failed(result, call_id);
     }
 
@@ -120,26 +127,42 @@ impl Engine {
             Arg::optional(credentials.map(|(user, _)| user)),
             Arg::optional(credentials.map(|(_, password)| password)),
         ];
-        let result = call(&mut self.runtime, &self.entry.dispatch_http, &args);
+        let result = call(
+            &mut self.worker.js_runtime,
+            &self.entry.dispatch_http,
+            &args,
+        );
         self.answer_if_failed(result, call_id);
     }
 
     pub fn attach_session(&mut self, connection: u32, session_json: &str) {
         let args = [Arg::Int(connection), Arg::Str(session_json)];
-        if let Err(e) = call(&mut self.runtime, &self.entry.attach_session, &args) {
+        if let Err(e) = call(
+            &mut self.worker.js_runtime,
+            &self.entry.attach_session,
+            &args,
+        ) {
             tracing::error!("attaching a session failed: {e}");
         }
     }
 
     pub fn detach_session(&mut self, connection: u32) {
         let args = [Arg::Int(connection)];
-        if let Err(e) = call(&mut self.runtime, &self.entry.detach_session, &args) {
+        if let Err(e) = call(
+            &mut self.worker.js_runtime,
+            &self.entry.detach_session,
+            &args,
+        ) {
             tracing::error!("detaching a session failed: {e}");
         }
     }
 
     pub fn describe_actions(&mut self) -> String {
-        match call(&mut self.runtime, &self.entry.describe_actions, &[]) {
+        match call(
+            &mut self.worker.js_runtime,
+            &self.entry.describe_actions,
+            &[],
+        ) {
             Ok(Some(json)) => json,
             Ok(None) => "{}".to_owned(),
             Err(e) => {
@@ -155,7 +178,7 @@ impl Engine {
     pub fn console_eval(&mut self, source: &str, coffee: bool, interactive: bool) -> bool {
         let flag = |on: bool| Arg::Int(u32::from(on));
         let args = [Arg::Str(source), flag(coffee), flag(interactive)];
-        match call(&mut self.runtime, &self.entry.console_eval, &args) {
+        match call(&mut self.worker.js_runtime, &self.entry.console_eval, &args) {
             Ok(Some(status)) => status == "ok",
             Ok(None) => false,
             Err(e) => {
@@ -168,7 +191,7 @@ impl Engine {
     /// Completions of the dotted path `path` (`$SS.ser` → `$SS.server`).
     pub fn console_complete(&mut self, path: &str) -> Vec<String> {
         match call(
-            &mut self.runtime,
+            &mut self.worker.js_runtime,
             &self.entry.console_complete,
             &[Arg::Str(path)],
         ) {
@@ -179,14 +202,14 @@ impl Engine {
 
     /// The calls answered since the last take.
     pub fn take_completed(&mut self) -> Vec<Completed> {
-        let state = self.runtime.op_state();
+        let state = self.worker.js_runtime.op_state();
         let mut state = state.borrow_mut();
         state.borrow_mut::<CallTable>().take_completed()
     }
 
     /// Answers calls whose action never called back.
     pub fn expire_calls(&mut self) {
-        let state = self.runtime.op_state();
+        let state = self.worker.js_runtime.op_state();
         let expired = state
             .borrow_mut()
             .borrow_mut::<CallTable>()
@@ -198,7 +221,8 @@ impl Engine {
 
     /// One turn of the event loop: timers, promises, async ops.
     pub fn poll_event_loop(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
-        self.runtime
+        self.worker
+            .js_runtime
             .poll_event_loop(cx, PollEventLoopOptions::default())
             .map_err(|e| e.to_string())
     }
@@ -207,7 +231,7 @@ impl Engine {
     /// but the caller must still get an answer.
     fn answer_if_failed(&mut self, result: Result<Option<String>, String>, call_id: u32) {
         if let Err(e) = result {
-            let state = self.runtime.op_state();
+            let state = self.worker.js_runtime.op_state();
             state
                 .borrow_mut()
                 .borrow_mut::<CallTable>()
@@ -216,7 +240,8 @@ impl Engine {
     }
 }
 
-/// A new engine with ssrt's ops, their state, and the given bootstrap scripts run.
+/// A plain engine (no Node platform) with ssrt's ops, their state, and the
+/// given bootstrap scripts run.
 pub(crate) fn bootstrapped<'a>(
     scripts: impl Iterator<Item = &'a (&'static str, &'static str)>,
     put_state: impl FnOnce(&mut deno_core::OpState),
@@ -227,12 +252,20 @@ pub(crate) fn bootstrapped<'a>(
     })
     .map_err(|e| format!("cannot start the JavaScript engine: {e}"))?;
     put_state(&mut runtime.op_state().borrow_mut());
+    run_scripts(&mut runtime, scripts)?;
+    Ok(runtime)
+}
+
+fn run_scripts<'a>(
+    runtime: &mut JsRuntime,
+    scripts: impl Iterator<Item = &'a (&'static str, &'static str)>,
+) -> Result<(), String> {
     for (name, source) in scripts {
         runtime
             .execute_script(*name, *source)
             .map_err(|e| format!("ssrt bootstrap {name} failed: {e}"))?;
     }
-    Ok(runtime)
+    Ok(())
 }
 
 /// Calls `f(args…)`; a string result comes back as `Some`.

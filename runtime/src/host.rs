@@ -176,7 +176,8 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                 store: options.store,
                 logins: LoginListenerSlot(options.logins),
             };
-            let mut engine = match Engine::new(state) {
+            let _context = runtime.enter();
+            let mut engine = match Engine::new(state, options.project.root()) {
                 Ok(engine) => engine,
                 Err(e) => {
                     let _ = ready_tx.send(Err(StartError::Engine(e)));

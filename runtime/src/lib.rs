@@ -8,6 +8,7 @@ mod compiler;
 mod engine;
 mod host;
 mod manifest;
+mod node;
 
 pub use compiler::{CompileError, Compiler, SourceKind};
 pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};

@@ -7,7 +7,7 @@
 
   let util = null;
   const inspect = (value, colors) => {
-    util ??= internal.require("util");
+    util ??= internal.builtin("util");
     return util.inspect(value, { depth: 2, colors });
   };
 
@@ -17,12 +17,16 @@
    * right away: before any callback it started can print. `interactive`
    * adds colours and shows `undefined`. Returns "ok" or "threw".
    */
+  /** Like Node's REPL, the console has `require`, relative to the app. */
+  const consoleRequire = (request) => internal.require(request);
+
   internal.consoleEval = (source, coffee, interactive) => {
     const { ops } = internal;
+    globalThis.require ??= consoleRequire;
     let code = source;
     try {
       if (coffee) {
-        code = internal.require("coffee-script").compile(source, { bare: true });
+        code = internal.requireEmbedded("coffee-script").compile(source, { bare: true });
       }
       const [value, error] = core.evalContext(code, "ssrt:console");
       if (error) throw error.thrown;
