@@ -4,14 +4,21 @@
 #     against Debian's simde headers (see build/cmake-toolchain.cmake);
 #   - redis-server (and redis-cli): the tests start their own Redis servers;
 #   - chromium + chromium-driver: the browser tests drive headless Chromium;
+#   - postgresql + mariadb-server: tests/node.rs starts its own database servers
+#     for the npm drivers (pg, mysql) of fixtures/node;
+#   - libclang-dev: crates under deno_runtime (libsqlite3-sys, libuv-sys-lite…)
+#     run bindgen when they build;
 #   - the npm packages pinned in js/package-lock.json (the CoffeeScript, Jade
 #     and Stylus compilers, Node built-in polyfills), which are embedded into
-#     the binary at build time.
+#     the binary at build time;
+#   - the npm packages pinned in fixtures/node/package-lock.json, which that
+#     fixture app loads from its own node_modules at run time.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake libsimde-dev redis-server redis-tools chromium chromium-driver)
+packages=(cmake libsimde-dev libclang-dev redis-server redis-tools chromium chromium-driver
+  postgresql mariadb-server)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -28,5 +35,9 @@ fi
 if [ ! -f js/node_modules/.package-lock.json ] || [ js/package-lock.json -nt js/node_modules/.package-lock.json ]; then
   echo "setup: installing the pinned npm packages into js/node_modules"
   npm ci --prefix js --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+if [ ! -f fixtures/node/node_modules/.package-lock.json ] || [ fixtures/node/package-lock.json -nt fixtures/node/node_modules/.package-lock.json ]; then
+  echo "setup: installing the node fixture's npm packages into fixtures/node/node_modules"
+  npm ci --prefix fixtures/node --no-audit --no-fund --loglevel=error
 fi
 echo "setup: ready"

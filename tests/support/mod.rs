@@ -3,6 +3,7 @@
 #![allow(dead_code)] // each test file uses its own part of this
 
 pub mod browser;
+pub mod databases;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -44,6 +45,15 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).expect("copy fixture file");
         }
     }
+}
+
+/// A port nothing listens on right now, for a server to take (or, left
+/// unused, for a connection that must be refused).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
 }
 
 pub fn ssrt() -> Command {
