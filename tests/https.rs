@@ -14,11 +14,7 @@ fn enable_ssl(app: &Path, ssl: serde_json::Value) {
         "hostname": "127.0.0.1", "log": {"level": 1}, "store": "embedded",
         "pack_assets": false, "ssl": ssl
     });
-    std::fs::write(
-        app.join("config/environments/secure.json"),
-        config.to_string(),
-    )
-    .unwrap();
+    support::write_environment(app, "secure", config);
 }
 
 /// An HTTPS client that trusts exactly `certificate_pem`.

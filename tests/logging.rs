@@ -13,11 +13,7 @@ fn start_logging(level: u8, enable_color: bool) -> Server {
         "hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,
         "log": {"level": level}, "enable_color": enable_color
     });
-    std::fs::write(
-        app.path().join("config/environments/logged.json"),
-        config.to_string(),
-    )
-    .unwrap();
+    support::write_environment(app.path(), "logged", config);
     Server::start_in(app, &[("SS_ENV", "logged")])
 }
 

@@ -85,11 +85,7 @@ fn production_without_redis_is_a_clear_start_up_error() {
     drop(unused);
     let app = copy_fixture("basic");
     let config = json!({"redis": {"port": closed_port}});
-    std::fs::write(
-        app.path().join("config/environments/production.json"),
-        config.to_string(),
-    )
-    .unwrap();
+    support::write_environment(app.path(), "production", config);
     let text = support::start_refused(app.path(), "production");
     assert!(text.contains("This app needs Redis"), "{text}");
     assert!(text.contains("\"store\": \"embedded\""), "{text}");

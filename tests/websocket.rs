@@ -169,11 +169,7 @@ async fn a_throwing_action_is_an_application_error_with_its_stack() {
 async fn without_throw_errors_the_stack_stays_in_the_server_log() {
     let app = support::copy_fixture("basic");
     let config = json!({"hostname": "127.0.0.1", "store": "embedded", "throw_errors": false, "log": {"level": 1}});
-    std::fs::write(
-        app.path().join("config/environments/quiet.json"),
-        config.to_string(),
-    )
-    .unwrap();
+    support::write_environment(app.path(), "quiet", config);
     let server = Server::start_in(app, &[("SS_ENV", "quiet")]);
     let mut client = server.client().await;
     let (code, message) = error_of(&client.call("app.boom", json!(null)).await);

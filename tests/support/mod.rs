@@ -56,6 +56,23 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Writes the top-level keys of `settings` into the app's
+/// `config/environments/<env>.json`, keeping the keys the file already has.
+pub fn write_environment(app: &Path, env: &str, settings: Value) {
+    let path = app.join(format!("config/environments/{env}.json"));
+    let mut config: Value = std::fs::read_to_string(&path)
+        .map(|text| serde_json::from_str(&text).expect("config file is JSON"))
+        .unwrap_or_else(|_| json!({}));
+    let Value::Object(settings) = settings else {
+        panic!("settings must be a JSON object");
+    };
+    for (key, value) in settings {
+        config[key] = value;
+    }
+    std::fs::create_dir_all(path.parent().expect("a config folder")).expect("config folder");
+    std::fs::write(&path, config.to_string()).expect("write config file");
+}
+
 pub fn ssrt() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ssrt"))
 }
