@@ -210,10 +210,7 @@ async fn net_http_https_and_request_reach_the_tests_own_servers() {
 async fn the_seed_readmes_geocode_example_runs_unchanged() {
     let web = serve(None);
     let app = node_app();
-    let path = app.path().join("config/environments/test.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    config["custom"] = json!({"geocode_port": web});
-    std::fs::write(&path, config.to_string()).unwrap();
+    support::write_environment(app.path(), "test", json!({"custom": {"geocode_port": web}}));
     let server = start_in(app, &[]);
     let mut client = server.client().await;
     // What the browser's navigator.geolocation hands to `remote`.
@@ -265,6 +262,42 @@ async fn npm_packages_bcryptjs_uuid_moment_async_and_underscore() {
             "chain": [20, 40]
         })
     );
+    // A package whose main is CoffeeScript: Node's loader compiles it.
+    assert_eq!(
+        client.reply("packages.coffeePackage", json!(null)).await,
+        json!({"greeting": "Hello from CoffeeScript, ssrt!", "compiledAs": "coffee"})
+    );
+    // An ES-module-only package, required as Node 22 allows.
+    assert_eq!(
+        client.reply("packages.esmPackage", json!(null)).await,
+        json!({"greeting": "Hello from an ES module, ssrt!", "default": "esm-greeter"})
+    );
+}
+
+#[tokio::test]
+async fn process_version_is_modern_unless_the_config_names_an_era() {
+    let server = start(&[]);
+    let mut client = server.client().await;
+    let modern = client.reply("system.versions", json!(null)).await;
+    let major = modern["version"].as_str().and_then(|v| v.strip_prefix('v'));
+    let major: u32 = major
+        .and_then(|v| v.split('.').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("{modern}"));
+    assert!(major >= 20, "{modern}");
+
+    let app = node_app();
+    support::write_environment(app.path(), "test", json!({"node_version": "v0.4.12"}));
+    let server = start_in(app, &[]);
+    let mut client = server.client().await;
+    assert_eq!(
+        client.reply("system.versions", json!(null)).await,
+        json!({"version": "v0.4.12", "node": "0.4.12"})
+    );
+
+    let app = node_app();
+    support::write_environment(app.path(), "test", json!({"node_version": "0.4"}));
+    let refused = support::start_refused(app.path(), "test");
+    assert!(refused.contains("node_version"), "{refused}");
 }
 
 /// `xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx` in lower-case hex.

@@ -84,10 +84,10 @@
 
   /**
    * Where `request`, required from a file in `fromDir`, lives: a path, a
-   * built-in (`builtin:<name>`) or a package for Node's loader (`node:<dir>`).
+   * built-in (`builtin:`) or a package on disk for Node's loader (`package:`).
    */
   function resolve(request, fromDir) {
-    if (internal.isBuiltin(request)) return "builtin:" + request;
+    if (internal.isBuiltin(request)) return "builtin:";
     if (request.startsWith("./") || request.startsWith("../") || request.startsWith("/")) {
       const path = request.startsWith("/") ? normalize(request) : join(fromDir, request);
       const found = load(path);
@@ -99,8 +99,9 @@
       }
       const packageName = request.split("/", request.startsWith("@") ? 2 : 1).join("/");
       for (const dir of nodeModulesPaths(fromDir)) {
+        // Where the engine has Node's loader, it loads every package on disk.
         if (internal.nodeRequire && !isEmbedded(dir)) {
-          if (kind(join(dir, packageName)) === 2) return "node:" + fromDir;
+          if (kind(join(dir, packageName)) === 2) return "package:";
           continue;
         }
         const found = load(join(dir, request));
@@ -217,8 +218,8 @@
     }
     const fromDir = parent ? dirname(parent.filename) : config.root;
     const id = resolve(request, fromDir);
-    if (id.startsWith("builtin:")) return internal.builtin(request);
-    if (id.startsWith("node:")) {
+    if (id === "builtin:") return internal.builtin(request);
+    if (id === "package:") {
       return internal.nodeRequire(request, parent ? parent.filename : join(config.root, "[ssrt]"));
     }
     const cached = cache[id];
@@ -239,8 +240,8 @@
     const require = (request) => requireFrom(request, module);
     require.resolve = (request) => {
       const id = resolve(request, dirname(module.filename));
-      if (id.startsWith("builtin:")) return request;
-      if (id.startsWith("node:")) return internal.nodeResolve(request, module.filename);
+      if (id === "builtin:") return request;
+      if (id === "package:") return internal.nodeResolve(request, module.filename);
       return id;
     };
     require.cache = cache;

@@ -56,6 +56,21 @@
 
   // ---- the 2011 APIs (Node 0.4–0.6) that Node has since removed ------------
 
+  /**
+   * `config.node_version` ("v0.4.12"): what `process.version` reports, for
+   * apps that check the era they run in. Unset, it is the Node version whose
+   * API deno_node implements, which is what npm packages expect.
+   */
+  internal.setNodeVersion = (version) => {
+    if (version === undefined) return;
+    if (typeof version !== "string" || !/^v\d+\.\d+\.\d+$/.test(version)) {
+      throw new Error(`config: node_version must look like "v0.4.12", got ${JSON.stringify(version)}`);
+    }
+    const versions = { ...process.versions, node: version.slice(1) };
+    Object.defineProperty(process, "version", { value: version, configurable: true });
+    Object.defineProperty(process, "versions", { value: versions, configurable: true });
+  };
+
   const define = (target, name, value) => {
     if (!(name in target)) {
       Object.defineProperty(target, name, { value, writable: true, configurable: true });

@@ -127,6 +127,7 @@
     $SS.config = manifest.config;
     $SS.root = manifest.root;
     internal.setRequirePaths(manifest.root, manifest.requirePaths);
+    internal.setNodeVersion($SS.config.node_version);
     const load = (path) => {
       try {
         return internal.require(path);

@@ -37,24 +37,6 @@ pub(crate) fn main_worker(root: &Path, extensions: Vec<deno_core::Extension>) ->
     // rustls cannot pick by itself with both ring and aws-lc-rs in the build.
     // Already installed (a second engine, the server's TLS) is fine.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let sys = RealSys;
-    let pkg_json_resolver: node_resolver::PackageJsonResolverRc<RealSys> =
-        PackageJsonResolver::new(sys.clone(), None).into();
-    let resolution_sys = NodeResolutionSys::new(sys.clone(), None);
-    let npm_resolver = ByonmNpmResolver::new(ByonmNpmResolverCreateOptions {
-        root_node_modules_dir: Some(root.join("node_modules")),
-        search_stop_dir: None,
-        sys: resolution_sys.clone(),
-        pkg_json_resolver: pkg_json_resolver.clone(),
-    });
-    let node_resolver = NodeResolver::new(
-        ByonmInNpmPackageChecker,
-        DenoIsBuiltInNodeModuleChecker,
-        npm_resolver,
-        pkg_json_resolver.clone(),
-        resolution_sys,
-        NodeResolverOptions::default(),
-    );
     let services =
         WorkerServiceOptions::<ByonmInNpmPackageChecker, ByonmNpmResolver<RealSys>, RealSys> {
             blob_store: Arc::new(BlobStore::default()),
@@ -62,13 +44,9 @@ pub(crate) fn main_worker(root: &Path, extensions: Vec<deno_core::Extension>) ->
             deno_rt_native_addon_loader: None,
             feature_checker: Arc::new(FeatureChecker::default()),
             fs: Arc::new(RealFs),
-            module_loader: Rc::new(deno_core::NoopModuleLoader),
-            node_services: Some(NodeExtInitServices {
-                node_require_loader: Rc::new(RequireLoader),
-                node_resolver: node_resolver.into(),
-                pkg_json_resolver,
-                sys,
-            }),
+            // ES-module-only packages: Node's `require(esm)` loads them from disk.
+            module_loader: Rc::new(deno_core::FsModuleLoader),
+            node_services: Some(node_services(root)),
             npm_process_state_provider: None,
             permissions: PermissionsContainer::allow_all(Arc::new(
                 RuntimePermissionDescriptorParser::new(RealSys),
@@ -91,6 +69,36 @@ pub(crate) fn main_worker(root: &Path, extensions: Vec<deno_core::Extension>) ->
     };
     let main_module = main_module(root);
     MainWorker::bootstrap_from_options(&main_module, services, options)
+}
+
+type Services = NodeExtInitServices<ByonmInNpmPackageChecker, ByonmNpmResolver<RealSys>, RealSys>;
+
+/// Node's module resolution over the app's own `node_modules`.
+fn node_services(root: &Path) -> Services {
+    let sys = RealSys;
+    let pkg_json_resolver: node_resolver::PackageJsonResolverRc<RealSys> =
+        PackageJsonResolver::new(sys.clone(), None).into();
+    let resolution_sys = NodeResolutionSys::new(sys.clone(), None);
+    let npm_resolver = ByonmNpmResolver::new(ByonmNpmResolverCreateOptions {
+        root_node_modules_dir: Some(root.join("node_modules")),
+        search_stop_dir: None,
+        sys: resolution_sys.clone(),
+        pkg_json_resolver: pkg_json_resolver.clone(),
+    });
+    let node_resolver = NodeResolver::new(
+        ByonmInNpmPackageChecker,
+        DenoIsBuiltInNodeModuleChecker,
+        npm_resolver,
+        pkg_json_resolver.clone(),
+        resolution_sys,
+        NodeResolverOptions::default(),
+    );
+    NodeExtInitServices {
+        node_require_loader: Rc::new(RequireLoader),
+        node_resolver: node_resolver.into(),
+        pkg_json_resolver,
+        sys,
+    }
 }
 
 /// What the worker names the main module: the app's folder, so that
