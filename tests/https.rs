@@ -66,6 +66,12 @@ async fn without_files_a_self_signed_certificate_serves_https_and_wss() {
     );
 
     let certificate = std::fs::read(server.dir.path().join(".ssrt/tls/self-signed.crt")).unwrap();
+    // The private key is the owner's alone.
+    let key = std::fs::metadata(server.dir.path().join(".ssrt/tls/self-signed.key")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&key.permissions()) & 0o777,
+        0o600
+    );
     assert_eq!(
         square_over_https(&client_trusting(&certificate), server.port).await,
         "625"

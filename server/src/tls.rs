@@ -89,18 +89,28 @@ fn self_signed(dir: &Path) -> Result<(PathBuf, PathBuf), TlsError> {
         "::1".to_owned(),
     ];
     let made = rcgen::generate_simple_self_signed(names)?;
-    let write = |path: &Path, text: String| {
-        std::fs::write(path, text).map_err(|source| TlsError::Write {
-            path: path.to_path_buf(),
-            source,
-        })
+    // The key is readable by its owner alone, like ssh's.
+    let write = |path: &Path, text: String, mode: u32| {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(mode)
+            .open(path)
+            .and_then(|mut file| file.write_all(text.as_bytes()))
+            .map_err(|source| TlsError::Write {
+                path: path.to_path_buf(),
+                source,
+            })
     };
     std::fs::create_dir_all(dir).map_err(|source| TlsError::Write {
         path: dir.to_path_buf(),
         source,
     })?;
-    write(&cert, made.cert.pem())?;
-    write(&key, made.signing_key.serialize_pem())?;
+    write(&cert, made.cert.pem(), 0o644)?;
+    write(&key, made.signing_key.serialize_pem(), 0o600)?;
     Ok((cert, key))
 }
 
