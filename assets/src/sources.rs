@@ -180,14 +180,20 @@ impl Sources {
     }
 
     fn library_piece(&self, path: &Path, code: String, end: &'static str) -> Piece {
-        let file_name = path.file_name().unwrap_or_default().to_string_lossy();
         Piece {
-            minify: !file_name.contains(".min"),
+            minify: !is_minified(path),
             name: self.shown(path),
             code,
             end,
         }
     }
+}
+
+/// A library its authors shipped minified (`jquery.min.js`), which packing
+/// leaves as it is; `jquery.minimap.js` is not one.
+fn is_minified(path: &Path) -> bool {
+    path.file_stem()
+        .is_some_and(|stem| stem.to_string_lossy().ends_with(".min"))
 }
 
 /// One file of a bundle, compiled: what it is called (for errors), whether
@@ -214,4 +220,19 @@ pub(crate) fn read(path: &Path) -> Result<String, AssetError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_minified;
+    use std::path::Path;
+
+    #[test]
+    fn only_min_files_count_as_minified() {
+        assert!(is_minified(Path::new("lib/client/jquery.min.js")));
+        assert!(is_minified(Path::new("lib/css/reset.min.css")));
+        assert!(!is_minified(Path::new("lib/client/jquery.minimap.js")));
+        assert!(!is_minified(Path::new("lib/client/min.js")));
+        assert!(!is_minified(Path::new("lib/client/app.js")));
+    }
 }
