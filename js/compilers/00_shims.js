@@ -59,7 +59,7 @@
 
   const SHIMS = {
     fs: once(() => {
-      const { readSource, kind } = internal.files;
+      const { readSource, kind, KIND } = internal.files;
       const missing = (path, what) => {
         const error = new Error(`ENOENT: no such file or directory, ${what} '${path}'`);
         error.code = "ENOENT";
@@ -72,11 +72,11 @@
       };
       const statSync = (path) => {
         const found = kind(String(path));
-        if (found === 0) throw missing(path, "stat");
-        return { isFile: () => found === 1, isDirectory: () => found === 2 };
+        if (found === KIND.MISSING) throw missing(path, "stat");
+        return { isFile: () => found === KIND.FILE, isDirectory: () => found === KIND.DIRECTORY };
       };
       const readdirSync = (path) => ops.op_fs_read_dir(String(path));
-      const existsSync = (path) => kind(String(path)) !== 0;
+      const existsSync = (path) => kind(String(path)) !== KIND.MISSING;
       return {
         readFileSync,
         readdirSync,

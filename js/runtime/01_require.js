@@ -22,14 +22,16 @@
       ? ops.op_npm_file(path.slice(EMBEDDED.length))
       : ops.op_fs_read_text(path);
   }
-  /** 0 missing, 1 file, 2 directory. */
+  /** What `kind` answers: ops/src/files.rs `FileKind`. */
+  const KIND = Object.freeze({ MISSING: 0, FILE: 1, DIRECTORY: 2 });
+  /** Whether `path` is missing, a file or a directory (a `KIND`). */
   function kind(path) {
     if (!isEmbedded(path)) return ops.op_fs_kind(path);
     const relative = path.slice(EMBEDDED.length);
-    if (ops.op_npm_file(relative) !== null) return 1;
-    return ops.op_npm_dir_exists(relative) ? 2 : 0;
+    if (ops.op_npm_file(relative) !== null) return KIND.FILE;
+    return ops.op_npm_dir_exists(relative) ? KIND.DIRECTORY : KIND.MISSING;
   }
-  internal.files = { readSource, kind };
+  internal.files = { readSource, kind, KIND };
 
   // ---- paths (POSIX) -----------------------------------------------------
 
@@ -54,14 +56,14 @@
   };
 
   function loadAsFile(path) {
-    if (kind(path) === 1) return path;
-    for (const ext of EXTENSIONS) if (kind(path + ext) === 1) return path + ext;
+    if (kind(path) === KIND.FILE) return path;
+    for (const ext of EXTENSIONS) if (kind(path + ext) === KIND.FILE) return path + ext;
     return null;
   }
   function loadAsDirectory(path) {
-    if (kind(path) !== 2) return null;
+    if (kind(path) !== KIND.DIRECTORY) return null;
     const manifest = path + "/package.json";
-    if (kind(manifest) === 1) {
+    if (kind(manifest) === KIND.FILE) {
       const main = JSON.parse(readSource(manifest)).main;
       if (typeof main === "string") {
         const target = join(path, main);
@@ -101,7 +103,7 @@
       for (const dir of nodeModulesPaths(fromDir)) {
         // Where the engine has Node's loader, it loads every package on disk.
         if (internal.nodeRequire && !isEmbedded(dir)) {
-          if (kind(join(dir, packageName)) === 2) return "package:";
+          if (kind(join(dir, packageName)) === KIND.DIRECTORY) return "package:";
           continue;
         }
         const found = load(join(dir, request));

@@ -16,14 +16,23 @@ pub fn op_fs_read_text(#[string] path: &str) -> Result<Option<String>, JsErrorBo
     }
 }
 
-/// 0 when nothing is at `path`, 1 for a file, 2 for a directory.
+/// What is at a path, as `op_fs_kind` answers it (`KIND` in 01_require.js).
+#[repr(u32)]
+pub enum FileKind {
+    Missing = 0,
+    File = 1,
+    Directory = 2,
+}
+
+/// What is at `path`: a [`FileKind`] as a number (fast ops take no enums).
 #[op2(fast)]
 pub fn op_fs_kind(#[string] path: &str) -> u32 {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.is_dir() => 2,
-        Ok(_) => 1,
-        Err(_) => 0,
-    }
+    let kind = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => FileKind::Directory,
+        Ok(_) => FileKind::File,
+        Err(_) => FileKind::Missing,
+    };
+    kind as u32
 }
 
 /// The names in a directory, sorted.
