@@ -4,27 +4,11 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Output, Stdio};
-use support::{Redis, copy_fixture, ssrt};
+use std::process::Output;
+use support::{Redis, copy_fixture};
 
 fn console(dir: &std::path::Path, env: &str, input: &str) -> Output {
-    let mut child = ssrt()
-        .arg("console")
-        .current_dir(dir)
-        .env("SS_ENV", env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssrt console");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    child.wait_with_output().expect("console output")
+    support::console(dir, env, &[], input)
 }
 
 fn stdout(output: &Output) -> String {

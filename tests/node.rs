@@ -471,46 +471,10 @@ fn the_console_requires_npm_packages_and_runs_http_servers() {
               var body = ''; res.setEncoding('utf8'); \
               res.on('data', function (chunk) { body += chunk }); \
               res.on('end', function () { console.log(body); server.close() }) }) }) })()\n";
-    let output = console(app.path(), script);
+    let output = support::console(app.path(), "test", &["--wait", "1000"], script);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout, "'function'\n'function'\npong GET /ping\n");
-}
-
-/// `ssrt console` on piped input, as tests/console.rs drives it, killed if it
-/// has not finished within 30 s (an open handle must not hang the suite).
-fn console(dir: &std::path::Path, input: &str) -> std::process::Output {
-    use std::process::Stdio;
-    let mut child = support::ssrt()
-        .args(["console", "--wait", "1000"])
-        .current_dir(dir)
-        .env("SS_ENV", "test")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssrt console");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write stdin");
-    let pid = child.id();
-    let (done, finished) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        if finished
-            .recv_timeout(std::time::Duration::from_secs(30))
-            .is_err()
-        {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &pid.to_string()])
-                .status();
-        }
-    });
-    let output = child.wait_with_output().expect("console output");
-    let _ = done.send(());
-    output
 }
 
 // ---- the test's own web servers --------------------------------------------

@@ -77,6 +77,39 @@ pub fn ssrt() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ssrt"))
 }
 
+/// `ssrt console` (with `args`) in `dir` under `SS_ENV=env`, `input` piped to
+/// it as a script would; killed if it has not finished within 30 s, so an open
+/// handle in the app cannot hang the suite.
+pub fn console(dir: &Path, env: &str, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = ssrt()
+        .arg("console")
+        .args(args)
+        .current_dir(dir)
+        .env("SS_ENV", env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssrt console");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let pid = child.id().to_string();
+    let (done, finished) = mpsc::channel::<()>();
+    std::thread::spawn(move || {
+        if finished.recv_timeout(Duration::from_secs(30)).is_err() {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+        }
+    });
+    let output = child.wait_with_output().expect("console output");
+    let _ = done.send(());
+    output
+}
+
 /// Runs `ssrt start` in `dir` under `SS_ENV=env`, expecting it to refuse to
 /// start; returns what it printed on stderr.
 pub fn start_refused(dir: &Path, env: &str) -> String {
