@@ -1,4 +1,4 @@
-//! The ops: the only way app JavaScript reaches Rust (DESIGN.md, "Ops are the
+//! The ops: the only way ssrt's JavaScript reaches Rust (docs/architecture.md; "Ops are the
 //! only bridge"). Each module owns one concern and the state it keeps in
 //! [`deno_core::OpState`]; [`extension`] bundles them for an engine.
 
