@@ -287,3 +287,75 @@ async fn a_frame_much_larger_than_the_read_buffer_arrives_whole() {
     let big = "x".repeat(200 * 1024);
     assert_eq!(client.reply("app.echo", json!(big)).await, json!(big));
 }
+
+/// Actions that never give the engine back, and one that counts its calls
+/// (module state that must survive the watchdog stopping the others).
+const SPINNING_ACTIONS: &str = r#"
+var calls = 0;
+exports.actions = {
+  count: function (cb) { cb(++calls); },
+  forever: function (cb) { while (true) {} },
+  caught: function (cb) { try { for (;;) {} } catch (e) { cb('caught: ' + e); } },
+  inTimer: function (cb) { setTimeout(function () { for (;;) {} }, 1); cb('scheduled'); }
+};
+"#;
+
+#[tokio::test]
+async fn an_endless_loop_is_stopped_at_the_action_timeout_and_the_engine_goes_on() {
+    let app = support::copy_fixture("basic");
+    std::fs::write(app.path().join("app/server/spin.js"), SPINNING_ACTIONS).unwrap();
+    support::write_environment(
+        app.path(),
+        "spin",
+        json!({"hostname": "127.0.0.1", "store": "embedded", "action_timeout": 1, "log": {"level": 1}}),
+    );
+    let server = Server::start_in(app, &[("SS_ENV", "spin")]);
+    let mut looping = server.client().await;
+    let mut other = server.client().await;
+    assert_eq!(other.reply("spin.count", json!(null)).await, json!(1));
+
+    // The loop holds the engine for the limit, then its caller gets an
+    // error naming the action, and the other client's call is answered.
+    looping.send_call("spin.forever", json!(null)).await;
+    assert_eq!(other.reply("app.square", json!(4)).await, json!(16));
+    let (code, message) = error_of(&looping.next_frame().await);
+    assert_eq!(code, "action_timeout");
+    assert!(message.contains("spin.forever"), "{message}");
+
+    // A loop cannot catch its own stopping.
+    let (code, _) = error_of(&looping.call("spin.caught", json!(null)).await);
+    assert_eq!(code, "action_timeout");
+
+    // A loop in a timer is stopped too; its action had already answered.
+    assert_eq!(
+        looping.reply("spin.inTimer", json!(null)).await,
+        json!("scheduled")
+    );
+    assert_eq!(looping.reply("app.square", json!(5)).await, json!(25));
+
+    // The engine kept its state through all of it.
+    assert_eq!(other.reply("spin.count", json!(null)).await, json!(2));
+    assert!(
+        server
+            .output()
+            .contains("a callback (timer, event or promise) ran for more than 1 s"),
+        "{}",
+        server.output()
+    );
+}
+
+#[test]
+fn an_endless_loop_at_load_stops_the_start_up_with_a_clear_error() {
+    let app = support::copy_fixture("basic");
+    std::fs::write(app.path().join("app/server/spin.js"), "while (true) {}\n").unwrap();
+    support::write_environment(
+        app.path(),
+        "spin",
+        json!({"store": "embedded", "action_timeout": 1}),
+    );
+    let refused = support::start_refused(app.path(), "spin");
+    assert!(
+        refused.contains("loading the app ran for more than 1 s and was stopped"),
+        "{refused}"
+    );
+}

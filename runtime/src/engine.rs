@@ -6,12 +6,13 @@
 //! Written only against the API both engines of `deno_core` provide (QuickJS
 //! and V8), so the same code builds with either feature.
 
+use crate::watchdog::Watchdog;
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
     ActionError, CallTable, CompileCache, Completed, LoginListenerSlot, PublisherSlot, Responder,
 };
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// An argument for a call into JavaScript.
 pub(crate) enum Arg<'a> {
@@ -41,6 +42,8 @@ struct Entrypoints {
 pub struct Engine {
     worker: deno_runtime::worker::MainWorker,
     entry: Entrypoints,
+    /// Stops any entry into JavaScript that runs past the action timeout.
+    watchdog: Watchdog,
 }
 
 /// What the ops keep in the engine's `OpState`.
@@ -55,9 +58,17 @@ pub struct EngineState {
 
 impl Engine {
     /// A bootstrapped engine for the app in `root`: Node's platform,
-    /// `require`, `$SS`; no app yet. Must be called inside a tokio runtime.
-    pub fn new(engine_state: EngineState, root: &std::path::Path) -> Result<Self, String> {
+    /// `require`, `$SS`; no app yet. JavaScript may run for `limit` at a
+    /// time. Must be called inside a tokio runtime.
+    pub fn new(
+        engine_state: EngineState,
+        root: &std::path::Path,
+        limit: Duration,
+    ) -> Result<Self, String> {
         let mut worker = crate::node::main_worker(root, vec![ssrt_ops::extension()]);
+        let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
+        let watchdog = Watchdog::start(isolate, limit)
+            .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
         let runtime = &mut worker.js_runtime;
         {
             let state = runtime.op_state();
@@ -80,17 +91,24 @@ impl Engine {
             console_eval: function(runtime, "consoleEval")?,
             console_complete: function(runtime, "consoleComplete")?,
         };
-        Ok(Self { worker, entry })
+        Ok(Self {
+            worker,
+            entry,
+            watchdog,
+        })
     }
 
     /// Loads the app; returns `loadApp`'s JSON summary or the error text.
     pub fn load_app(&mut self, manifest_json: &str) -> Result<String, String> {
-        call(
-            &mut self.worker.js_runtime,
-            &self.entry.load_app,
-            &[Arg::Str(manifest_json)],
-        )
-        .map(Option::unwrap_or_default)
+        let (loaded, stopped) = self
+            .watched(|runtime, entry| call(runtime, &entry.load_app, &[Arg::Str(manifest_json)]));
+        if stopped {
+            return Err(format!(
+                "loading the app ran for more than {} and was stopped (an endless loop at the top level of a file?)",
+                seconds(self.watchdog.limit())
+            ));
+        }
+        loaded.map(Option::unwrap_or_default)
     }
 
     /// Registers a call so its action's callback can answer it.
@@ -107,8 +125,8 @@ impl Engine {
             Arg::optional(params),
             Arg::Int(connection),
         ];
-        let result = call(&mut self.worker.js_runtime, &self.entry.dispatch, &args);
-        self.answer_if_failed(result, call_id);
+        let outcome = self.watched(|runtime, entry| call(runtime, &entry.dispatch, &args));
+        self.answer_if_failed(outcome, call_id, method);
     }
 
     pub fn dispatch_http(
@@ -127,42 +145,32 @@ impl Engine {
             Arg::optional(credentials.map(|(user, _)| user)),
             Arg::optional(credentials.map(|(_, password)| password)),
         ];
-        let result = call(
-            &mut self.worker.js_runtime,
-            &self.entry.dispatch_http,
-            &args,
-        );
-        self.answer_if_failed(result, call_id);
+        let outcome = self.watched(|runtime, entry| call(runtime, &entry.dispatch_http, &args));
+        self.answer_if_failed(outcome, call_id, method);
     }
 
     pub fn attach_session(&mut self, connection: u32, session_json: &str) {
         let args = [Arg::Int(connection), Arg::Str(session_json)];
-        if let Err(e) = call(
-            &mut self.worker.js_runtime,
-            &self.entry.attach_session,
-            &args,
-        ) {
+        let (result, _) =
+            self.watched(|runtime, entry| call(runtime, &entry.attach_session, &args));
+        if let Err(e) = result {
             tracing::error!("attaching a session failed: {e}");
         }
     }
 
     pub fn detach_session(&mut self, connection: u32) {
         let args = [Arg::Int(connection)];
-        if let Err(e) = call(
-            &mut self.worker.js_runtime,
-            &self.entry.detach_session,
-            &args,
-        ) {
+        let (result, _) =
+            self.watched(|runtime, entry| call(runtime, &entry.detach_session, &args));
+        if let Err(e) = result {
             tracing::error!("detaching a session failed: {e}");
         }
     }
 
     pub fn describe_actions(&mut self) -> String {
-        match call(
-            &mut self.worker.js_runtime,
-            &self.entry.describe_actions,
-            &[],
-        ) {
+        let (described, _) =
+            self.watched(|runtime, entry| call(runtime, &entry.describe_actions, &[]));
+        match described {
             Ok(Some(json)) => json,
             Ok(None) => "{}".to_owned(),
             Err(e) => {
@@ -174,11 +182,20 @@ impl Engine {
 
     /// Evaluates a console entry, which prints its own value or error (so it
     /// comes before anything its callbacks print). Returns whether it ran
-    /// without throwing.
+    /// without throwing; an entry that runs past the limit is stopped.
     pub fn console_eval(&mut self, source: &str, coffee: bool, interactive: bool) -> bool {
         let flag = |on: bool| Arg::Int(u32::from(on));
         let args = [Arg::Str(source), flag(coffee), flag(interactive)];
-        match call(&mut self.worker.js_runtime, &self.entry.console_eval, &args) {
+        let (outcome, stopped) =
+            self.watched(|runtime, entry| call(runtime, &entry.console_eval, &args));
+        if stopped {
+            tracing::error!(
+                "the entry ran for more than {} and was stopped",
+                seconds(self.watchdog.limit())
+            );
+            return false;
+        }
+        match outcome {
             Ok(Some(status)) => status == "ok",
             Ok(None) => false,
             Err(e) => {
@@ -190,11 +207,9 @@ impl Engine {
 
     /// Completions of the dotted path `path` (`$SS.ser` → `$SS.server`).
     pub fn console_complete(&mut self, path: &str) -> Vec<String> {
-        match call(
-            &mut self.worker.js_runtime,
-            &self.entry.console_complete,
-            &[Arg::Str(path)],
-        ) {
+        let (completions, _) = self
+            .watched(|runtime, entry| call(runtime, &entry.console_complete, &[Arg::Str(path)]));
+        match completions {
             Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
             _ => Vec::new(),
         }
@@ -219,25 +234,68 @@ impl Engine {
         }
     }
 
-    /// One turn of the event loop: timers, promises, async ops.
+    /// One turn of the event loop: timers, promises, async ops. A callback
+    /// that runs past the limit is stopped and reported as an error.
     pub fn poll_event_loop(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
-        self.worker
-            .js_runtime
-            .poll_event_loop(cx, PollEventLoopOptions::default())
-            .map_err(|e| e.to_string())
+        let (polled, stopped) =
+            self.watched(|runtime, _| runtime.poll_event_loop(cx, PollEventLoopOptions::default()));
+        if stopped {
+            return Poll::Ready(Err(format!(
+                "a callback (timer, event or promise) ran for more than {} and was stopped",
+                seconds(self.watchdog.limit())
+            )));
+        }
+        polled.map_err(|e| e.to_string())
     }
 
-    /// A dispatch that throws past the bootstrap's own `try` is a bug in ssrt,
-    /// but the caller must still get an answer.
-    fn answer_if_failed(&mut self, result: Result<Option<String>, String>, call_id: u32) {
-        if let Err(e) = result {
-            let state = self.worker.js_runtime.op_state();
-            state
-                .borrow_mut()
-                .borrow_mut::<CallTable>()
-                .complete(call_id, Err(ActionError::new("internal_error", e)));
+    /// Runs `f` as one watched entry into JavaScript. When the watchdog
+    /// stopped it, the termination is cancelled so that the engine serves
+    /// the next entry; the flag says it happened.
+    fn watched<T>(&mut self, f: impl FnOnce(&mut JsRuntime, &Entrypoints) -> T) -> (T, bool) {
+        let entry = self.watchdog.enter();
+        let result = f(&mut self.worker.js_runtime, &self.entry);
+        let stopped = entry.was_stopped();
+        drop(entry);
+        if stopped {
+            self.worker
+                .js_runtime
+                .v8_isolate()
+                .cancel_terminate_execution();
         }
+        (result, stopped)
     }
+
+    /// Answers the call when its dispatch did not: the watchdog stopped the
+    /// action, or a dispatch threw past the bootstrap's own `try` (a bug in
+    /// ssrt, but the caller must still get an answer).
+    fn answer_if_failed(
+        &mut self,
+        (result, stopped): (Result<Option<String>, String>, bool),
+        call_id: u32,
+        method: &str,
+    ) {
+        let error = if stopped {
+            let limit = seconds(self.watchdog.limit());
+            let message = format!("The {method} action ran for more than {limit} and was stopped");
+            tracing::error!("{message}");
+            ActionError::new("action_timeout", message)
+        } else {
+            match result {
+                Ok(_) => return,
+                Err(e) => ActionError::new("internal_error", e),
+            }
+        };
+        let state = self.worker.js_runtime.op_state();
+        state
+            .borrow_mut()
+            .borrow_mut::<CallTable>()
+            .complete(call_id, Err(error));
+    }
+}
+
+/// `1.5 s`, for messages about the limit.
+fn seconds(limit: Duration) -> String {
+    format!("{} s", limit.as_secs_f64())
 }
 
 /// A plain engine (no Node platform) with ssrt's ops, their state, and the

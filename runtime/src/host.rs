@@ -177,7 +177,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                 logins: LoginListenerSlot(options.logins),
             };
             let _context = runtime.enter();
-            let mut engine = match Engine::new(state, options.project.root()) {
+            let mut engine = match Engine::new(state, options.project.root(), timeout) {
                 Ok(engine) => engine,
                 Err(e) => {
                     let _ = ready_tx.send(Err(StartError::Engine(e)));

@@ -9,6 +9,7 @@ mod engine;
 mod host;
 mod manifest;
 mod node;
+mod watchdog;
 
 pub use compiler::{CompileError, Compiler, SourceKind};
 pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
