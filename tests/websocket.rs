@@ -333,15 +333,10 @@ async fn an_endless_loop_is_stopped_at_the_action_timeout_and_the_engine_goes_on
     );
     assert_eq!(looping.reply("app.square", json!(5)).await, json!(25));
 
+    server.wait_for_output("a callback (timer, event or promise) ran for more than 1 s");
+
     // The engine kept its state through all of it.
     assert_eq!(other.reply("spin.count", json!(null)).await, json!(2));
-    assert!(
-        server
-            .output()
-            .contains("a callback (timer, event or promise) ran for more than 1 s"),
-        "{}",
-        server.output()
-    );
 }
 
 #[test]
@@ -358,4 +353,28 @@ fn an_endless_loop_at_load_stops_the_start_up_with_a_clear_error() {
         refused.contains("loading the app ran for more than 1 s and was stopped"),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn an_action_past_the_heap_limit_gets_out_of_memory_and_the_engine_goes_on() {
+    let app = support::copy_fixture("basic");
+    let hog = "exports.actions = { hog: function (cb) { var a = []; for (;;) a.push(new Array(100000).fill(1)); } };";
+    std::fs::write(app.path().join("app/server/hog.js"), hog).unwrap();
+    support::write_environment(
+        app.path(),
+        "hog",
+        json!({"hostname": "127.0.0.1", "store": "embedded", "heap_limit_mb": 300, "log": {"level": 1}}),
+    );
+    let server = Server::start_in(app, &[("SS_ENV", "hog")]);
+    let mut client = server.client().await;
+    for _ in 0..2 {
+        // The second time proves the first one's memory was handed back.
+        let (code, message) = error_of(&client.call("hog.hog", json!(null)).await);
+        assert_eq!(code, "out_of_memory");
+        assert!(
+            message.contains("hog.hog") && message.contains("heap_limit_mb (300 MiB)"),
+            "{message}"
+        );
+        assert_eq!(client.reply("app.square", json!(6)).await, json!(36));
+    }
 }

@@ -56,6 +56,10 @@ pub struct Settings {
     pub api: ApiSettings,
     /// **(ssrt)** seconds an action may take before its caller gets an error.
     pub action_timeout: f64,
+    /// **(ssrt)** MiB the app's JavaScript heap may grow to; past it, the
+    /// allocating call fails with `out_of_memory` instead of the host's
+    /// memory running out.
+    pub heap_limit_mb: u64,
     /// **(ssrt)** `auto`, `redis` or `embedded`: where sessions and pub/sub live.
     pub store: StoreSetting,
 }
@@ -119,6 +123,9 @@ impl BasicAuthSettings {
     }
 }
 
+/// The smallest heap limit an app engine starts with.
+const MIN_HEAP_LIMIT_MB: u64 = 256;
+
 /// The defaults every app starts from.
 pub fn defaults() -> Value {
     json!({
@@ -139,6 +146,7 @@ pub fn defaults() -> Value {
         "users": { "online": { "enabled": true, "mins": 2, "keep_historic": false } },
         "rtm": { "enabled": false },
         "action_timeout": 30,
+        "heap_limit_mb": 1024,
         "store": "auto"
     })
 }
@@ -183,6 +191,11 @@ impl Config {
             return Err(ConfigError::InvalidSetting(
                 "action_timeout must be a positive number of seconds".into(),
             ));
+        }
+        if settings.heap_limit_mb < MIN_HEAP_LIMIT_MB {
+            return Err(ConfigError::InvalidSetting(format!(
+                "heap_limit_mb must be at least {MIN_HEAP_LIMIT_MB} (the engine itself needs about 100 MiB)"
+            )));
         }
         Ok(Self {
             env: env.to_owned(),
@@ -326,5 +339,19 @@ mod tests {
         let dir = project(&[("config/app.json", r#"{"port": "eighty"}"#)]);
         let err = Config::load(dir.path(), "development").unwrap_err();
         assert!(err.to_string().contains("invalid configuration"), "{err}");
+    }
+
+    #[test]
+    fn the_heap_limit_has_a_default_and_a_floor() {
+        let dir = project(&[]);
+        let config = Config::load(dir.path(), "development").unwrap();
+        assert_eq!(config.settings.heap_limit_mb, 1024);
+        let dir = project(&[("config/app.json", r#"{"heap_limit_mb": 16}"#)]);
+        let err = Config::load(dir.path(), "development").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("heap_limit_mb must be at least 256"),
+            "{err}"
+        );
     }
 }

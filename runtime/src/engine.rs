@@ -44,6 +44,14 @@ pub struct Engine {
     entry: Entrypoints,
     /// Stops any entry into JavaScript that runs past the action timeout.
     watchdog: Watchdog,
+    heap_limit_mb: u64,
+}
+
+/// Why the engine stopped an entry into JavaScript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopped {
+    Timeout,
+    OutOfMemory,
 }
 
 /// What the ops keep in the engine's `OpState`.
@@ -59,13 +67,18 @@ pub struct EngineState {
 impl Engine {
     /// A bootstrapped engine for the app in `root`: Node's platform,
     /// `require`, `$SS`; no app yet. JavaScript may run for `limit` at a
-    /// time. Must be called inside a tokio runtime.
+    /// time, and its heap may grow to `heap_limit_mb`. Must be called inside a
+    /// tokio runtime.
     pub fn new(
         engine_state: EngineState,
         root: &std::path::Path,
         limit: Duration,
+        heap_limit_mb: u64,
     ) -> Result<Self, String> {
-        let mut worker = crate::node::main_worker(root, vec![ssrt_ops::extension()]);
+        let extensions = vec![ssrt_ops::extension()];
+        let heap_limit_bytes =
+            usize::try_from(heap_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        let mut worker = crate::node::main_worker(root, extensions, heap_limit_bytes);
         let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
         let watchdog = Watchdog::start(isolate, limit)
             .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
@@ -95,6 +108,7 @@ impl Engine {
             worker,
             entry,
             watchdog,
+            heap_limit_mb,
         })
     }
 
@@ -102,11 +116,9 @@ impl Engine {
     pub fn load_app(&mut self, manifest_json: &str) -> Result<String, String> {
         let (loaded, stopped) = self
             .watched(|runtime, entry| call(runtime, &entry.load_app, &[Arg::Str(manifest_json)]));
-        if stopped {
-            return Err(format!(
-                "loading the app ran for more than {} and was stopped (an endless loop at the top level of a file?)",
-                seconds(self.watchdog.limit())
-            ));
+        if let Some(stopped) = stopped {
+            let why = self.stopped_because(stopped);
+            return Err(format!("loading the app {why} and was stopped"));
         }
         loaded.map(Option::unwrap_or_default)
     }
@@ -188,10 +200,10 @@ impl Engine {
         let args = [Arg::Str(source), flag(coffee), flag(interactive)];
         let (outcome, stopped) =
             self.watched(|runtime, entry| call(runtime, &entry.console_eval, &args));
-        if stopped {
+        if let Some(stopped) = stopped {
             tracing::error!(
-                "the entry ran for more than {} and was stopped",
-                seconds(self.watchdog.limit())
+                "the entry {} and was stopped",
+                self.stopped_because(stopped)
             );
             return false;
         }
@@ -239,30 +251,51 @@ impl Engine {
     pub fn poll_event_loop(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
         let (polled, stopped) =
             self.watched(|runtime, _| runtime.poll_event_loop(cx, PollEventLoopOptions::default()));
-        if stopped {
+        if let Some(stopped) = stopped {
             return Poll::Ready(Err(format!(
-                "a callback (timer, event or promise) ran for more than {} and was stopped",
-                seconds(self.watchdog.limit())
+                "a callback (timer, event or promise) {} and was stopped",
+                self.stopped_because(stopped)
             )));
         }
         polled.map_err(|e| e.to_string())
     }
 
-    /// Runs `f` as one watched entry into JavaScript. When the watchdog
-    /// stopped it, the termination is cancelled so that the engine serves
-    /// the next entry; the flag says it happened.
-    fn watched<T>(&mut self, f: impl FnOnce(&mut JsRuntime, &Entrypoints) -> T) -> (T, bool) {
+    /// Runs `f` as one watched entry into JavaScript. When the engine
+    /// stopped it (the watchdog, or the heap limit: the QuickJS backend
+    /// terminates like V8 when an allocation would pass it), the termination
+    /// is cancelled so that the engine serves the next entry, and the reason
+    /// is returned.
+    fn watched<T>(
+        &mut self,
+        f: impl FnOnce(&mut JsRuntime, &Entrypoints) -> T,
+    ) -> (T, Option<Stopped>) {
         let entry = self.watchdog.enter();
         let result = f(&mut self.worker.js_runtime, &self.entry);
-        let stopped = entry.was_stopped();
+        let timed_out = entry.was_stopped();
         drop(entry);
-        if stopped {
-            self.worker
-                .js_runtime
-                .v8_isolate()
-                .cancel_terminate_execution();
+        let isolate = self.worker.js_runtime.v8_isolate();
+        let stopped = if timed_out {
+            Some(Stopped::Timeout)
+        } else if isolate.is_execution_terminating() {
+            Some(Stopped::OutOfMemory)
+        } else {
+            None
+        };
+        if stopped.is_some() {
+            isolate.cancel_terminate_execution();
         }
         (result, stopped)
+    }
+
+    /// Why an entry was stopped, as users read it.
+    fn stopped_because(&self, stopped: Stopped) -> String {
+        match stopped {
+            Stopped::Timeout => format!("ran for more than {}", seconds(self.watchdog.limit())),
+            Stopped::OutOfMemory => format!(
+                "needed more memory than heap_limit_mb ({} MiB) allows",
+                self.heap_limit_mb
+            ),
+        }
     }
 
     /// Answers the call when its dispatch did not: the watchdog stopped the
@@ -270,15 +303,19 @@ impl Engine {
     /// ssrt, but the caller must still get an answer).
     fn answer_if_failed(
         &mut self,
-        (result, stopped): (Result<Option<String>, String>, bool),
+        (result, stopped): (Result<Option<String>, String>, Option<Stopped>),
         call_id: u32,
         method: &str,
     ) {
-        let error = if stopped {
-            let limit = seconds(self.watchdog.limit());
-            let message = format!("The {method} action ran for more than {limit} and was stopped");
+        let error = if let Some(stopped) = stopped {
+            let why = self.stopped_because(stopped);
+            let message = format!("The {method} action {why} and was stopped");
             tracing::error!("{message}");
-            ActionError::new("action_timeout", message)
+            let code = match stopped {
+                Stopped::Timeout => "action_timeout",
+                Stopped::OutOfMemory => "out_of_memory",
+            };
+            ActionError::new(code, message)
         } else {
             match result {
                 Ok(_) => return,

@@ -148,6 +148,7 @@ fn engine_stopped() -> ActionError {
 pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError> {
     let manifest = Manifest::new(&options.project, &options.config)?.to_json();
     let timeout = Duration::from_secs_f64(options.config.settings.action_timeout);
+    let heap_limit_mb = options.config.settings.heap_limit_mb;
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     let started = Instant::now();
@@ -177,13 +178,14 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                 logins: LoginListenerSlot(options.logins),
             };
             let _context = runtime.enter();
-            let mut engine = match Engine::new(state, options.project.root(), timeout) {
-                Ok(engine) => engine,
-                Err(e) => {
-                    let _ = ready_tx.send(Err(StartError::Engine(e)));
-                    return;
-                }
-            };
+            let mut engine =
+                match Engine::new(state, options.project.root(), timeout, heap_limit_mb) {
+                    Ok(engine) => engine,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(StartError::Engine(e)));
+                        return;
+                    }
+                };
             let loaded = runtime.block_on(async {
                 let loaded = engine.load_app(&manifest);
                 // Let `config/db` and top-level code finish their first turn.

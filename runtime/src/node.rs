@@ -32,7 +32,11 @@ use sys_traits::impls::RealSys;
 
 /// A Deno main worker with Node's platform and the given extensions (ssrt's
 /// ops), rooted at the app's folder. Must be called inside a tokio runtime.
-pub(crate) fn main_worker(root: &Path, extensions: Vec<deno_core::Extension>) -> MainWorker {
+pub(crate) fn main_worker(
+    root: &Path,
+    extensions: Vec<deno_core::Extension>,
+    heap_limit_bytes: usize,
+) -> MainWorker {
     // Deno's TLS (https, tls) asks rustls for the process-wide provider, which
     // rustls cannot pick by itself with both ring and aws-lc-rs in the build.
     // Already installed (a second engine, the server's TLS) is fine.
@@ -65,6 +69,9 @@ pub(crate) fn main_worker(root: &Path, extensions: Vec<deno_core::Extension>) ->
             ..Default::default()
         },
         extensions,
+        create_params: Some(
+            deno_core::v8::CreateParams::default().heap_limits(0, heap_limit_bytes),
+        ),
         ..Default::default()
     };
     let main_module = main_module(root);

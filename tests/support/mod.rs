@@ -234,6 +234,27 @@ impl Server {
         self.output.try_iter().collect::<Vec<_>>().join("\n")
     }
 
+    /// What the server prints from now until a line contains `needle`;
+    /// fails with what it printed if none does within `PATIENCE`.
+    pub fn wait_for_output(&self, needle: &str) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        let mut seen = Vec::new();
+        while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+            let Ok(line) = self.output.recv_timeout(left) else {
+                break;
+            };
+            let found = line.contains(needle);
+            seen.push(line);
+            if found {
+                return seen.join("\n");
+            }
+        }
+        panic!(
+            "the server never printed {needle:?}; it printed:\n{}",
+            seen.join("\n")
+        );
+    }
+
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
