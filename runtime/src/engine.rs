@@ -271,8 +271,7 @@ impl Engine {
     ) -> (T, Option<Stopped>) {
         let entry = self.watchdog.enter();
         let result = f(&mut self.worker.js_runtime, &self.entry);
-        let timed_out = entry.was_stopped();
-        drop(entry);
+        let timed_out = entry.finish();
         let isolate = self.worker.js_runtime.v8_isolate();
         let stopped = if timed_out {
             Some(Stopped::Timeout)

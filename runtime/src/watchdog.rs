@@ -7,36 +7,38 @@
 //! with its state intact.
 
 use deno_core::v8::IsolateHandle;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How often the watching thread looks, at most: a loop is stopped within
 /// this much of its limit.
 const TICK: Duration = Duration::from_millis(100);
 
-/// Not in JavaScript: what [`Shared::entered_at`] holds between entries.
-const IDLE: u64 = u64::MAX;
-
 pub(crate) struct Watchdog {
     shared: Arc<Shared>,
+    limit: Duration,
 }
 
 struct Shared {
-    /// When the current entry began, in ms since `epoch`; [`IDLE`] outside.
-    entered_at: AtomicU64,
-    /// Whether the current entry was terminated.
-    fired: AtomicBool,
-    epoch: Instant,
-    limit: Duration,
-    /// Set when the engine is gone, so the watching thread ends.
-    stopped: Mutex<bool>,
+    /// One lock for both sides, so that an entry never ends between the
+    /// watcher's decision to stop it and the stop itself.
+    state: Mutex<State>,
     wake: Condvar,
 }
 
+#[derive(Default)]
+struct State {
+    /// When the current entry began; `None` outside JavaScript.
+    entered_at: Option<Instant>,
+    /// Whether the current entry was terminated.
+    fired: bool,
+    /// Set when the engine is gone, so the watching thread ends.
+    stopped: bool,
+}
+
 impl Shared {
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(IDLE - 1)
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -45,42 +47,35 @@ impl Watchdog {
     /// may run for `limit`.
     pub(crate) fn start(isolate: IsolateHandle, limit: Duration) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
-            entered_at: AtomicU64::new(IDLE),
-            fired: AtomicBool::new(false),
-            epoch: Instant::now(),
-            limit,
-            stopped: Mutex::new(false),
+            state: Mutex::default(),
             wake: Condvar::new(),
         });
         let watched = Arc::clone(&shared);
         std::thread::Builder::new()
             .name("ssrt-watchdog".into())
-            .spawn(move || watch(&watched, &isolate))?;
-        Ok(Self { shared })
+            .spawn(move || watch(&watched, &isolate, limit))?;
+        Ok(Self { shared, limit })
     }
 
-    /// Marks the start of an entry into JavaScript; it ends when the guard
-    /// is dropped.
+    /// Marks the start of an entry into JavaScript, which lasts until
+    /// [`Entry::finish`] (or the guard is dropped).
     pub(crate) fn enter(&self) -> Entry<'_> {
-        self.shared.fired.store(false, Ordering::SeqCst);
-        self.shared
-            .entered_at
-            .store(self.shared.now_ms(), Ordering::SeqCst);
+        let mut state = self.shared.lock();
+        state.entered_at = Some(Instant::now());
+        state.fired = false;
         Entry {
             shared: &self.shared,
         }
     }
 
     pub(crate) fn limit(&self) -> Duration {
-        self.shared.limit
+        self.limit
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        if let Ok(mut stopped) = self.shared.stopped.lock() {
-            *stopped = true;
-        }
+        self.shared.lock().stopped = true;
         self.shared.wake.notify_all();
     }
 }
@@ -91,34 +86,38 @@ pub(crate) struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    /// Whether the watchdog terminated this entry (so far).
-    pub(crate) fn was_stopped(&self) -> bool {
-        self.shared.fired.load(Ordering::SeqCst)
+    /// Ends the entry; whether the watchdog terminated it. One lock for
+    /// both, so no stop can land after the answer.
+    pub(crate) fn finish(self) -> bool {
+        let fired = {
+            let mut state = self.shared.lock();
+            state.entered_at = None;
+            state.fired
+        };
+        std::mem::forget(self); // already ended; `drop` would only repeat it
+        fired
     }
 }
 
 impl Drop for Entry<'_> {
     fn drop(&mut self) {
-        self.shared.entered_at.store(IDLE, Ordering::SeqCst);
+        self.shared.lock().entered_at = None;
     }
 }
 
-fn watch(shared: &Shared, isolate: &IsolateHandle) {
-    let Ok(mut stopped) = shared.stopped.lock() else {
-        return;
-    };
-    while !*stopped {
-        let entered_at = shared.entered_at.load(Ordering::SeqCst);
-        let limit = u64::try_from(shared.limit.as_millis()).unwrap_or(u64::MAX);
-        if entered_at != IDLE
-            && shared.now_ms().saturating_sub(entered_at) > limit
-            && !shared.fired.swap(true, Ordering::SeqCst)
-        {
+fn watch(shared: &Shared, isolate: &IsolateHandle, limit: Duration) {
+    let mut state = shared.lock();
+    while !state.stopped {
+        let overdue = state
+            .entered_at
+            .is_some_and(|entered| entered.elapsed() > limit);
+        if overdue && !state.fired {
+            state.fired = true;
             isolate.terminate_execution();
         }
-        stopped = match shared.wake.wait_timeout(stopped, TICK) {
-            Ok((guard, _)) => guard,
-            Err(_) => return,
+        state = match shared.wake.wait_timeout(state, TICK) {
+            Ok((state, _)) => state,
+            Err(poisoned) => poisoned.into_inner().0,
         };
     }
 }

@@ -23,6 +23,18 @@ fn log_file(dir: &Path, name: &str) -> (PathBuf, Stdio) {
     (path, Stdio::from(file))
 }
 
+/// What a database client printed, trimmed; fails with its error output.
+fn rows(output: &std::process::Output, client: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{client} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .trim_end()
+        .to_owned()
+}
+
 fn read_log(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
@@ -143,14 +155,7 @@ impl Postgres {
             .envs(self.env())
             .output()
             .expect("run psql");
-        assert!(
-            output.status.success(),
-            "psql failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .trim_end()
-            .to_owned()
+        rows(&output, "psql")
     }
 }
 
@@ -300,15 +305,7 @@ impl MariaDb {
     /// Runs `sql` in the `ssrt` database with the `mariadb` client, for
     /// checking what the app wrote; rows tab-separated, one per line.
     pub fn query(&self, sql: &str) -> String {
-        let output = client(self.port, Some(MARIADB_DATABASE), sql);
-        assert!(
-            output.status.success(),
-            "mariadb failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout)
-            .trim_end()
-            .to_owned()
+        rows(&client(self.port, Some(MARIADB_DATABASE), sql), "mariadb")
     }
 }
 
