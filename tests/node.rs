@@ -265,7 +265,10 @@ async fn npm_packages_bcryptjs_uuid_moment_async_and_underscore() {
     // A package whose main is CoffeeScript: Node's loader compiles it.
     assert_eq!(
         client.reply("packages.coffeePackage", json!(null)).await,
-        json!({"greeting": "Hello from CoffeeScript, ssrt!", "compiledAs": "coffee"})
+        json!({
+            "greeting": "Hello from CoffeeScript, ssrt!", "compiledAs": "coffee",
+            "legacy": ["function", true, "function"]
+        })
     );
     // An ES-module-only package, required as Node 22 allows.
     assert_eq!(

@@ -9,20 +9,23 @@
   const { guarded } = internal;
 
   const nodeModule = process.getBuiltinModule("module");
-  const loaded = new Map();
+  const bareName = (name) => (name.startsWith("node:") ? name.slice(5) : name);
 
   /** A built-in module by name (`http`, `node:http`), or `undefined`. */
   internal.builtin = (name) => {
-    const bare = name.startsWith("node:") ? name.slice(5) : name;
-    if (loaded.has(bare)) return loaded.get(bare);
-    const id = bare === "sys" ? "util" : bare;
+    const id = bareName(name) === "sys" ? "util" : bareName(name);
     if (!nodeModule.isBuiltin(id)) return undefined;
-    const module = process.getBuiltinModule(id);
-    LEGACY[id]?.(module);
-    loaded.set(bare, module);
-    return module;
+    return withLegacy(id, process.getBuiltinModule(id));
   };
   internal.isBuiltin = (name) => name === "sys" || nodeModule.isBuiltin(name);
+
+  // npm packages reach built-ins through Node's own loader: the 2011 APIs
+  // are added there too, the first time a package loads each module.
+  const load = nodeModule._load;
+  nodeModule._load = function (request, ...rest) {
+    const exports = load.call(this, request, ...rest);
+    return typeof request === "string" ? withLegacy(bareName(request), exports) : exports;
+  };
 
   /** `require(request)` by Node's own loader, as the file `fromFile` would. */
   internal.nodeRequire = (request, fromFile) => nodeModule.createRequire(fromFile)(request);
@@ -70,6 +73,17 @@
     Object.defineProperty(process, "version", { value: version, configurable: true });
     Object.defineProperty(process, "versions", { value: versions, configurable: true });
   };
+
+  const patched = new Set();
+  /** `module` with the 2011 APIs of built-in `id` added, once. */
+  function withLegacy(id, module) {
+    const key = id === "sys" ? "util" : id;
+    if (Object.hasOwn(LEGACY, key) && !patched.has(key)) {
+      patched.add(key);
+      LEGACY[key](module);
+    }
+    return module;
+  }
 
   const define = (target, name, value) => {
     if (!(name in target)) {
