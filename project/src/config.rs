@@ -62,6 +62,34 @@ pub struct Settings {
     pub heap_limit_mb: u64,
     /// **(ssrt)** `auto`, `redis` or `embedded`: where sessions and pub/sub live.
     pub store: StoreSetting,
+    /// **(ssrt)** limits on each browser connection.
+    pub websocket: WebSocketSettings,
+    /// **(ssrt)** seconds calls in flight get to finish on SIGTERM/SIGINT.
+    pub shutdown_timeout: f64,
+}
+
+/// **(ssrt)** what one WebSocket connection may cost the server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WebSocketSettings {
+    /// The largest message (and frame) a browser may send; larger ones close
+    /// the connection with 1009.
+    pub max_message_bytes: usize,
+    /// Bytes of replies and events that may wait for a slow reader before
+    /// its connection is closed with 1013 (it reconnects).
+    pub outbound_queue_bytes: usize,
+    /// Seconds one write may stall before the connection is closed.
+    pub write_timeout: f64,
+    /// Seconds between pings the server sends.
+    pub ping_interval: f64,
+    /// Seconds without any frame from the browser (pongs count) before the
+    /// connection is closed.
+    pub idle_timeout: f64,
+    /// Origins (`https://example.com`) allowed to open `/ws` besides the
+    /// page's own; `["*"]` allows any.
+    pub allowed_origins: Vec<String>,
+    /// Calls per second one connection may make (0: no limit); past it,
+    /// calls are answered with `rate_limited`.
+    pub calls_per_second: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -147,7 +175,17 @@ pub fn defaults() -> Value {
         "rtm": { "enabled": false },
         "action_timeout": 30,
         "heap_limit_mb": 1024,
-        "store": "auto"
+        "store": "auto",
+        "websocket": {
+            "max_message_bytes": 1_048_576,
+            "outbound_queue_bytes": 8_388_608,
+            "write_timeout": 10,
+            "ping_interval": 30,
+            "idle_timeout": 90,
+            "allowed_origins": [],
+            "calls_per_second": 0
+        },
+        "shutdown_timeout": 10
     })
 }
 
