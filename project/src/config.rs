@@ -4,6 +4,11 @@
 //! The merged JSON is kept whole, because apps read any key they like from
 //! `$SS.config`; [`Settings`] is the typed view of the keys ssrt itself uses.
 
+mod check;
+mod keys;
+
+pub use keys::ConfigWarning;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -25,8 +30,25 @@ pub enum ConfigError {
         #[source]
         source: std::io::Error,
     },
-    #[error("invalid configuration: {0}")]
-    InvalidSetting(String),
+    /// A key ssrt uses holds a value it cannot use.
+    #[error("{}: {key}: {message}", origin(.file.as_deref()))]
+    InvalidSetting {
+        /// The config file (relative to the project) that set the value last;
+        /// `None` when only the defaults or the `SS_ENV` preset did.
+        file: Option<PathBuf>,
+        /// Dotted key path, e.g. `redis.port` or `websocket.allowed_origins[0]`.
+        key: String,
+        /// What was expected and what was found.
+        message: String,
+    },
+}
+
+/// Where an invalid value came from, as an error message starts.
+fn origin(file: Option<&Path>) -> String {
+    match file {
+        Some(file) => file.display().to_string(),
+        None => "ssrt's defaults".to_owned(),
+    }
 }
 
 /// The merged configuration of one app in one environment.
@@ -40,6 +62,9 @@ pub struct Config {
     pub settings: Settings,
     /// Whether the app's own config files set `redis`: then it wants Redis.
     pub redis_in_files: bool,
+    /// Likely mistakes that do not stop the app (misspelt keys), for the
+    /// command line to print at start-up.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 /// The configuration keys that ssrt itself acts on.
@@ -151,9 +176,6 @@ impl BasicAuthSettings {
     }
 }
 
-/// The smallest heap limit an app engine starts with.
-const MIN_HEAP_LIMIT_MB: u64 = 256;
-
 /// The defaults every app starts from.
 pub fn defaults() -> Value {
     json!({
@@ -202,44 +224,58 @@ pub fn preset(env: &str) -> Value {
     }
 }
 
+/// One source of settings, in merge order.
+struct Layer {
+    /// The config file, relative to the project; `None` for the defaults and
+    /// the preset, which are ssrt's own.
+    file: Option<PathBuf>,
+    value: Value,
+}
+
 impl Config {
     /// Loads the configuration of the project at `root` for environment `env`.
     pub fn load(root: &Path, env: &str) -> Result<Self, ConfigError> {
-        let mut value = defaults();
-        merge(&mut value, preset(env));
-        let files = [
-            root.join("config/app.json"),
-            root.join("config/environments").join(format!("{env}.json")),
+        let mut layers = vec![
+            Layer {
+                file: None,
+                value: defaults(),
+            },
+            Layer {
+                file: None,
+                value: preset(env),
+            },
         ];
-        let mut redis_in_files = false;
-        for path in files {
-            if let Some(layer) = read_layer(&path)? {
-                redis_in_files |= layer.get("redis").is_some();
-                merge(&mut value, layer);
+        let files = [
+            PathBuf::from("config/app.json"),
+            Path::new("config/environments").join(format!("{env}.json")),
+        ];
+        for file in files {
+            if let Some(value) = read_layer(&root.join(&file))? {
+                layers.push(Layer {
+                    file: Some(file),
+                    value,
+                });
             }
         }
-        Self::from_value(env, value, redis_in_files)
-    }
-
-    /// Builds a config from an already merged value, checking the keys ssrt uses.
-    fn from_value(env: &str, value: Value, redis_in_files: bool) -> Result<Self, ConfigError> {
-        let settings = Settings::deserialize(&value)
-            .map_err(|e| ConfigError::InvalidSetting(e.to_string()))?;
-        if settings.action_timeout.is_nan() || settings.action_timeout <= 0.0 {
-            return Err(ConfigError::InvalidSetting(
-                "action_timeout must be a positive number of seconds".into(),
-            ));
+        let mut value = json!({});
+        for layer in &layers {
+            merge(&mut value, layer.value.clone());
         }
-        if settings.heap_limit_mb < MIN_HEAP_LIMIT_MB {
-            return Err(ConfigError::InvalidSetting(format!(
-                "heap_limit_mb must be at least {MIN_HEAP_LIMIT_MB} (the engine itself needs about 100 MiB)"
-            )));
+        let settings = check::settings(&value, &layers)?;
+        let mut warnings = Vec::new();
+        let mut redis_in_files = false;
+        for layer in &layers {
+            if let Some(file) = &layer.file {
+                redis_in_files |= layer.value.get("redis").is_some();
+                warnings.extend(keys::unknown(file, &layer.value));
+            }
         }
         Ok(Self {
             env: env.to_owned(),
             value,
             settings,
             redis_in_files,
+            warnings,
         })
     }
 
@@ -372,11 +408,147 @@ mod tests {
         assert!(message.contains("config/app.json:3:"), "{message}");
     }
 
+    /// Loads `files` in the `staging` environment, expecting an error;
+    /// returns it as printed.
+    fn load_error(files: &[(&str, &str)]) -> String {
+        let dir = project(files);
+        match Config::load(dir.path(), "staging") {
+            Ok(_) => panic!("{files:?} loaded, but should not have"),
+            Err(e) => e.to_string(),
+        }
+    }
+
     #[test]
-    fn a_wrong_type_is_a_clear_error() {
-        let dir = project(&[("config/app.json", r#"{"port": "eighty"}"#)]);
+    fn a_wrong_type_names_the_file_and_key() {
+        let dir = project(&[("config/app.json", r#"{"port": "abc"}"#)]);
         let err = Config::load(dir.path(), "development").unwrap_err();
-        assert!(err.to_string().contains("invalid configuration"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            r#"config/app.json: port: expected a port 0–65535 (0: any free port), got "abc""#
+        );
+        let ConfigError::InvalidSetting { file, key, .. } = err else {
+            panic!("not an InvalidSetting: {err:?}");
+        };
+        assert_eq!(file.as_deref(), Some(Path::new("config/app.json")));
+        assert_eq!(key, "port");
+    }
+
+    #[test]
+    fn a_nested_key_is_a_dotted_path_in_the_file_that_set_it_last() {
+        let message = load_error(&[
+            ("config/app.json", r#"{"redis": {"port": 6380}}"#),
+            (
+                "config/environments/staging.json",
+                r#"{"redis": {"port": 70000}}"#,
+            ),
+        ]);
+        assert_eq!(
+            message,
+            "config/environments/staging.json: redis.port: expected a port 1–65535, got 70000"
+        );
+        // The environment file sets other keys; the bad one is app.json's.
+        let message = load_error(&[
+            ("config/app.json", r#"{"redis": {"port": true}}"#),
+            (
+                "config/environments/staging.json",
+                r#"{"redis": {"host": "10.0.0.1"}}"#,
+            ),
+        ]);
+        assert_eq!(
+            message,
+            "config/app.json: redis.port: expected a port 1–65535, got true"
+        );
+    }
+
+    #[test]
+    fn port_zero_means_any_free_port_but_not_for_redis() {
+        let dir = project(&[("config/app.json", r#"{"port": 0}"#)]);
+        let config = Config::load(dir.path(), "development").unwrap();
+        assert_eq!(config.settings.port, 0);
+        let message = load_error(&[("config/app.json", r#"{"redis": {"port": 0}}"#)]);
+        assert_eq!(
+            message,
+            "config/app.json: redis.port: expected a port 1–65535, got 0"
+        );
+    }
+
+    #[test]
+    fn other_wrong_types_are_worded_for_their_key() {
+        let cases = [
+            (
+                r#"{"store": "disk"}"#,
+                r#"config/app.json: store: expected "auto", "redis" or "embedded", got "disk""#,
+            ),
+            (
+                r#"{"log": 2}"#,
+                "config/app.json: log: expected an object, got 2",
+            ),
+            (
+                r#"{"websocket": {"allowed_origins": ["https://a.example", 7]}}"#,
+                r#"config/app.json: websocket.allowed_origins[1]: expected an origin, such as "https://example.com", got 7"#,
+            ),
+            (
+                r#"{"api": {"auth": {"basic": {"realm": ["a", "very", "long", "list", "of", "words", "to", "cut"]}}}}"#,
+                r#"config/app.json: api.auth.basic.realm: expected a string, got ["a","very","long","list","of","words","…"#,
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(load_error(&[("config/app.json", text)]), expected);
+        }
+    }
+
+    #[test]
+    fn timeouts_must_be_positive_and_finite_enough() {
+        for key in ["action_timeout", "shutdown_timeout"] {
+            let text = format!(r#"{{"{key}": 0}}"#);
+            assert_eq!(
+                load_error(&[("config/environments/staging.json", &text)]),
+                format!(
+                    "config/environments/staging.json: {key}: \
+                     expected a positive number of seconds, at most 1e9, got 0"
+                )
+            );
+        }
+        for key in ["write_timeout", "ping_interval", "idle_timeout"] {
+            let text = format!(r#"{{"websocket": {{"{key}": -1.5}}}}"#);
+            assert_eq!(
+                load_error(&[("config/app.json", &text)]),
+                format!(
+                    "config/app.json: websocket.{key}: \
+                     expected a positive number of seconds, at most 1e9, got -1.5"
+                )
+            );
+        }
+        // Too long to add to the clock without overflowing.
+        let message = load_error(&[("config/app.json", r#"{"action_timeout": 1e300}"#)]);
+        assert!(
+            message.starts_with("config/app.json: action_timeout: "),
+            "{message}"
+        );
+        let dir = project(&[("config/app.json", r#"{"action_timeout": 0.5}"#)]);
+        let config = Config::load(dir.path(), "development").unwrap();
+        assert_eq!(config.settings.action_timeout, 0.5);
+    }
+
+    #[test]
+    fn websocket_sizes_have_a_floor() {
+        for key in ["max_message_bytes", "outbound_queue_bytes"] {
+            let text = format!(r#"{{"websocket": {{"{key}": 1023}}}}"#);
+            assert_eq!(
+                load_error(&[("config/app.json", &text)]),
+                format!(
+                    "config/app.json: websocket.{key}: \
+                     expected a whole number of bytes, at least 1024, got 1023"
+                )
+            );
+        }
+        // The queue may be smaller than the largest message.
+        let dir = project(&[(
+            "config/app.json",
+            r#"{"websocket": {"max_message_bytes": 65536, "outbound_queue_bytes": 1024}}"#,
+        )]);
+        let config = Config::load(dir.path(), "development").unwrap();
+        assert_eq!(config.settings.websocket.outbound_queue_bytes, 1024);
     }
 
     #[test]
@@ -384,12 +556,47 @@ mod tests {
         let dir = project(&[]);
         let config = Config::load(dir.path(), "development").unwrap();
         assert_eq!(config.settings.heap_limit_mb, 1024);
-        let dir = project(&[("config/app.json", r#"{"heap_limit_mb": 16}"#)]);
-        let err = Config::load(dir.path(), "development").unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("heap_limit_mb must be at least 256"),
-            "{err}"
+        assert_eq!(
+            load_error(&[("config/app.json", r#"{"heap_limit_mb": 16}"#)]),
+            "config/app.json: heap_limit_mb: expected a whole number of MiB, at least 256 \
+             (the engine itself needs about 100), got 16"
         );
+    }
+
+    #[test]
+    fn misspelt_keys_are_warnings_naming_their_file() {
+        let dir = project(&[
+            ("config/app.json", r#"{"prot": 4000, "db": {"host": "x"}}"#),
+            (
+                "config/environments/staging.json",
+                r#"{"websocket": {"idle_timeot": 60}}"#,
+            ),
+        ]);
+        let config = Config::load(dir.path(), "staging").unwrap();
+        let warnings: Vec<String> = config.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            warnings,
+            [
+                "config/app.json: prot: unknown key; did you mean `port`?",
+                "config/environments/staging.json: websocket.idle_timeot: unknown key; \
+                 did you mean `websocket.idle_timeout`?",
+            ]
+        );
+        // The misspelt key is still there for the app, and the real one kept its default.
+        assert_eq!(config.value["prot"], 4000);
+        assert_eq!(config.settings.port, 3000);
+    }
+
+    #[test]
+    fn a_clean_config_has_no_warnings() {
+        let dir = project(&[
+            ("config/app.json", r#"{"port": 4000, "db": {"host": "x"}}"#),
+            (
+                "config/environments/staging.json",
+                r#"{"ssl": {"enabled": true, "cert_file": "c.pem", "key_file": "k.pem"}}"#,
+            ),
+        ]);
+        let config = Config::load(dir.path(), "staging").unwrap();
+        assert_eq!(config.warnings, []);
     }
 }

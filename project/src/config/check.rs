@@ -1,0 +1,233 @@
+//! Turns the merged configuration into [`Settings`], or into an error that
+//! names the key and the file that set it, so a user knows what to edit.
+
+use super::{ConfigError, Layer, Settings};
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// The smallest heap limit an app engine starts with.
+const MIN_HEAP_LIMIT_MB: u64 = 256;
+/// The smallest message and queue sizes: below them ordinary calls and
+/// replies would not fit.
+const MIN_BYTES: usize = 1024;
+/// The longest timeout: far beyond any real one, and small enough that adding
+/// it to the clock cannot overflow (which would panic).
+const MAX_SECONDS: f64 = 1e9;
+
+/// One step of a key path.
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Deserializes [`Settings`] from `merged` and checks the ranges serde cannot.
+pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, ConfigError> {
+    let settings: Settings = serde_path_to_error::deserialize(merged).map_err(|error| {
+        let path: Vec<Step> = error
+            .path()
+            .iter()
+            .filter_map(|segment| match segment {
+                serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
+                serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
+                _ => None,
+            })
+            .collect();
+        let serde_message = error.inner().to_string();
+        // A missing field is reported at the object that lacks it, where
+        // "expected an object" would be wrong: keep serde's words then.
+        let message = match expected(&pattern(&path)) {
+            Some(what) if !serde_message.starts_with("missing field") => {
+                format!("expected {what}, got {}", shown(lookup(merged, &path)))
+            }
+            _ => serde_message,
+        };
+        invalid(layers, &path, message)
+    })?;
+
+    let ws = &settings.websocket;
+    let seconds = [
+        ("action_timeout", settings.action_timeout),
+        ("shutdown_timeout", settings.shutdown_timeout),
+        ("websocket.write_timeout", ws.write_timeout),
+        ("websocket.ping_interval", ws.ping_interval),
+        ("websocket.idle_timeout", ws.idle_timeout),
+    ];
+    for (key, value) in seconds {
+        if !(value > 0.0 && value <= MAX_SECONDS) {
+            return Err(out_of_range(merged, layers, key));
+        }
+    }
+    let too_small = [
+        ("heap_limit_mb", settings.heap_limit_mb < MIN_HEAP_LIMIT_MB),
+        (
+            "websocket.max_message_bytes",
+            ws.max_message_bytes < MIN_BYTES,
+        ),
+        (
+            "websocket.outbound_queue_bytes",
+            ws.outbound_queue_bytes < MIN_BYTES,
+        ),
+        ("redis.port", settings.redis.port == 0),
+    ];
+    if let Some((key, _)) = too_small.into_iter().find(|(_, bad)| *bad) {
+        return Err(out_of_range(merged, layers, key));
+    }
+    Ok(settings)
+}
+
+/// What each key ssrt types must hold, worded to follow "expected".
+/// `pattern` is the dotted key with `[]` for any array index.
+fn expected(pattern: &str) -> Option<Cow<'static, str>> {
+    let what = match pattern {
+        // `--port 0` and `"port": 0` both let the system pick a port.
+        "port" => "a port 0–65535 (0: any free port)",
+        "redis.port" => "a port 1–65535",
+        "hostname" => "an address to listen on, such as \"0.0.0.0\"",
+        "redis.host" => "a host name or address, such as \"127.0.0.1\"",
+        "enable_color" | "pack_assets" | "throw_errors" | "ssl.enabled" | "api.enabled" => {
+            "true or false"
+        }
+        "log.level" => "a log level from 0 (nothing) to 4 (everything)",
+        "ssl.cert_file" | "ssl.key_file" => "a file name relative to the project",
+        "redis.key_prefix" | "api.prefix" | "api.auth.basic.realm" => "a string",
+        "action_timeout"
+        | "shutdown_timeout"
+        | "websocket.write_timeout"
+        | "websocket.ping_interval"
+        | "websocket.idle_timeout" => {
+            return Some(format!("a positive number of seconds, at most {MAX_SECONDS:e}").into());
+        }
+        "heap_limit_mb" => {
+            return Some(
+                format!(
+                    "a whole number of MiB, at least {MIN_HEAP_LIMIT_MB} \
+                     (the engine itself needs about 100)"
+                )
+                .into(),
+            );
+        }
+        "store" => "\"auto\", \"redis\" or \"embedded\"",
+        "websocket.max_message_bytes" | "websocket.outbound_queue_bytes" => {
+            return Some(format!("a whole number of bytes, at least {MIN_BYTES}").into());
+        }
+        "websocket.allowed_origins" => "a list of origins, such as [\"https://example.com\"]",
+        "websocket.allowed_origins[]" => "an origin, such as \"https://example.com\"",
+        "websocket.calls_per_second" => "a whole number of calls per second (0: no limit)",
+        "log" | "ssl" | "redis" | "api" | "api.auth" | "api.auth.basic" | "websocket" => {
+            "an object"
+        }
+        _ => return None,
+    };
+    Some(what.into())
+}
+
+/// The error for a key whose value has the right type but not a usable size.
+fn out_of_range(merged: &Value, layers: &[Layer], key: &str) -> ConfigError {
+    let path: Vec<Step> = key.split('.').map(|k| Step::Key(k.to_owned())).collect();
+    let what = expected(key).unwrap_or(Cow::Borrowed("another value"));
+    let message = format!("expected {what}, got {}", shown(lookup(merged, &path)));
+    invalid(layers, &path, message)
+}
+
+/// An [`ConfigError::InvalidSetting`] naming the last layer that set `path`:
+/// its value is the one in effect, since later layers override earlier ones.
+fn invalid(layers: &[Layer], path: &[Step], message: String) -> ConfigError {
+    let file = layers
+        .iter()
+        .rev()
+        .find(|layer| lookup(&layer.value, path).is_some())
+        .and_then(|layer| layer.file.clone());
+    ConfigError::InvalidSetting {
+        file,
+        key: dotted(path),
+        message,
+    }
+}
+
+fn lookup<'a>(value: &'a Value, path: &[Step]) -> Option<&'a Value> {
+    path.iter().try_fold(value, |value, step| match step {
+        Step::Key(key) => value.get(key),
+        Step::Index(index) => value.get(index),
+    })
+}
+
+/// `redis.port`, `websocket.allowed_origins[1]`.
+fn dotted(path: &[Step]) -> String {
+    joined(path, |index| format!("[{index}]"))
+}
+
+/// Like [`dotted`], with `[]` for every index, to look keys up in [`expected`].
+fn pattern(path: &[Step]) -> String {
+    joined(path, |_| "[]".to_owned())
+}
+
+fn joined(path: &[Step], index: impl Fn(usize) -> String) -> String {
+    let mut text = String::new();
+    for step in path {
+        match step {
+            Step::Key(key) => {
+                if !text.is_empty() {
+                    text.push('.');
+                }
+                text.push_str(key);
+            }
+            Step::Index(i) => text.push_str(&index(*i)),
+        }
+    }
+    text
+}
+
+/// A value as the user wrote it, cut short if long.
+fn shown(value: Option<&Value>) -> String {
+    const LONGEST: usize = 40;
+    let Some(value) = value else {
+        return "nothing".to_owned();
+    };
+    let text = value.to_string();
+    match text.char_indices().nth(LONGEST) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn a_value_only_ssrt_set_is_said_to_be_its_default() {
+        let layers = [
+            Layer {
+                file: None,
+                value: json!({"port": 3000, "redis": {"port": 6379}}),
+            },
+            Layer {
+                file: Some(PathBuf::from("config/app.json")),
+                value: json!({"redis": {"host": "x"}}),
+            },
+        ];
+        let path = [Step::Key("redis".into()), Step::Key("port".into())];
+        let error = invalid(&layers, &path, "bad".into());
+        assert_eq!(error.to_string(), "ssrt's defaults: redis.port: bad");
+        let path = [Step::Key("redis".into()), Step::Key("host".into())];
+        let ConfigError::InvalidSetting { file, .. } = invalid(&layers, &path, "bad".into()) else {
+            panic!("not an InvalidSetting");
+        };
+        assert_eq!(file.as_deref(), Some(Path::new("config/app.json")));
+    }
+
+    #[test]
+    fn paths_print_dotted_with_indices() {
+        let path = [
+            Step::Key("websocket".into()),
+            Step::Key("allowed_origins".into()),
+            Step::Index(2),
+        ];
+        assert_eq!(dotted(&path), "websocket.allowed_origins[2]");
+        assert_eq!(pattern(&path), "websocket.allowed_origins[]");
+        assert_eq!(shown(None), "nothing");
+    }
+}
