@@ -12,7 +12,7 @@ mod reply;
 pub mod session;
 
 pub use embedded::EmbeddedStore;
-pub use redis_store::RedisStore;
+pub use redis_store::{CONNECTION_TIMEOUT, RESPONSE_TIMEOUT, RedisStore};
 pub use reply::Reply;
 pub use session::{SessionData, Sessions, is_valid_session_id};
 
@@ -28,6 +28,20 @@ pub enum StoreError {
     /// The command itself was refused (`WRONGTYPE …`, `ERR …`), as Redis says.
     #[error("{0}")]
     Command(String),
+    /// Redis could not be reached or did not answer in time. The call failed
+    /// fast (see [`CONNECTION_TIMEOUT`] and
+    /// [`RESPONSE_TIMEOUT`]); the connection comes back by
+    /// itself when Redis does. A command that timed out may still run once a
+    /// stalled Redis resumes.
+    #[error("redis_unavailable: Redis at {address} {problem}")]
+    RedisUnavailable {
+        /// `host:port`.
+        address: String,
+        /// What went wrong, in words: "did not answer within 1s", …
+        problem: String,
+        #[source]
+        source: redis::RedisError,
+    },
 }
 
 /// Commands that would turn a shared connection into a subscriber.

@@ -1,23 +1,47 @@
 //! The Redis backend: one multiplexed connection for commands and one for
 //! pub/sub, both through `redis`'s `ConnectionManager`, which reconnects by
 //! itself and (over RESP3) resubscribes after Redis comes back.
+//!
+//! Redis faults fail fast: while Redis is down (refusing connections) or
+//! stalled (accepting but not answering), a call that needs it fails within
+//! about [`RESPONSE_TIMEOUT`] with [`StoreError::RedisUnavailable`], instead
+//! of queueing behind reconnect attempts with backoff. Nothing is retried in
+//! a loop on a caller's behalf: a reconnect is one connection attempt, made
+//! when a call finds the connection broken (and, for pub/sub, by a watcher
+//! pinging at most once per [`RESUBSCRIBE_MAX_PAUSE`]).
 
 use crate::{Message, Reply, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, PushKind, Value};
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::{Mutex, mpsc};
+use tokio::sync::mpsc;
 
-/// How long connecting or a single command may take before it is an error.
-const TIMEOUT: Duration = Duration::from_secs(2);
+/// How long one attempt to open a connection to Redis (TCP connect and the
+/// `HELLO 3` handshake) may take before it is an error. A Redis on the same
+/// network connects in well under a millisecond; a second is a stalled or
+/// unreachable one.
+pub const CONNECTION_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long a command may wait for Redis's reply before the call fails with
+/// `redis_unavailable`. The connection is kept (a stalled Redis answers late,
+/// and late replies are discarded in order), so this also bounds how long a
+/// slow command (`KEYS` on a large database, a blocking `BLPOP`) may run.
+pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Extra connection attempts per reconnect: none. The manager's default (six,
+/// with exponential backoff from 100 ms) made every call wait 8–9.5 s while
+/// Redis was down; the next call makes the next attempt instead.
+const RECONNECT_RETRIES: usize = 0;
 /// How long start-up waits to learn whether anything listens at Redis's address.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+/// The pub/sub watcher pings a lost Redis with pauses doubling from 100 ms up
+/// to this, so events flow again at most about this long after Redis returns.
+const RESUBSCRIBE_MAX_PAUSE: Duration = Duration::from_secs(1);
 
 pub struct RedisStore {
     client: redis::Client,
     commands: ConnectionManager,
-    /// Connections to databases other than 0 (`R.select(n)`), opened on first use.
+    /// Connections to databases other than 0 (`R.select(n)`), made on first use.
     other_databases: Mutex<HashMap<u32, ConnectionManager>>,
     /// `host:port`.
     address: String,
@@ -27,12 +51,30 @@ fn backend(e: redis::RedisError) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// A command Redis refused (it carries an error code) is the app's to see;
-/// anything else is the connection's fault.
-fn refused_or_backend(e: redis::RedisError) -> StoreError {
-    match e.code() {
-        Some(_) => StoreError::Command(e.to_string()),
-        None => backend(e),
+/// What a failed call tells its caller: a command Redis refused (it carries
+/// an error code) is the app's to see; a connection that cannot be made, was
+/// lost or did not answer in time is `redis_unavailable`, naming Redis's
+/// address; anything else is the backend's fault.
+fn failure(address: &str, e: redis::RedisError) -> StoreError {
+    if e.code().is_some() {
+        return StoreError::Command(e.to_string());
+    }
+    let problem = if e.is_timeout() {
+        format!(
+            "did not answer within {}s",
+            RESPONSE_TIMEOUT.max(CONNECTION_TIMEOUT).as_secs_f32()
+        )
+    } else if e.is_connection_refusal() {
+        "refused the connection (is it running?)".to_owned()
+    } else if e.is_connection_dropped() || e.is_io_error() {
+        "closed the connection".to_owned()
+    } else {
+        return backend(e);
+    };
+    StoreError::RedisUnavailable {
+        address: address.to_owned(),
+        problem,
+        source: e,
     }
 }
 
@@ -43,16 +85,16 @@ fn client(address: &str, db: u32) -> Result<redis::Client, StoreError> {
 
 fn config() -> ConnectionManagerConfig {
     ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(TIMEOUT))
-        .set_response_timeout(Some(TIMEOUT))
+        .set_connection_timeout(Some(CONNECTION_TIMEOUT))
+        .set_response_timeout(Some(RESPONSE_TIMEOUT))
+        .set_number_of_retries(RECONNECT_RETRIES)
 }
 
 impl RedisStore {
     /// Connects to Redis at `host:port`, failing fast when nothing answers.
     pub async fn connect(host: &str, port: u16) -> Result<Self, StoreError> {
         let address = format!("{host}:{port}");
-        // A refused or silent port is known at once here; the connection
-        // manager would first spend its retries on it.
+        // A refused or silent port is known at once here, and said plainly.
         match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(&address)).await {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => {
@@ -67,13 +109,9 @@ impl RedisStore {
             }
         }
         let client = client(&address, 0)?;
-        let commands = tokio::time::timeout(
-            TIMEOUT,
-            ConnectionManager::new_with_config(client.clone(), config()),
-        )
-        .await
-        .map_err(|_| StoreError::Backend(format!("no answer from Redis at {address}")))?
-        .map_err(|e| StoreError::Backend(format!("cannot reach Redis at {address}: {e}")))?;
+        let commands = ConnectionManager::new_with_config(client.clone(), config())
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot reach Redis at {address}: {e}")))?;
         Ok(Self {
             client,
             commands,
@@ -82,19 +120,42 @@ impl RedisStore {
         })
     }
 
-    async fn connection(&self, db: u32) -> Result<ConnectionManager, StoreError> {
+    /// The connection for database `db`. Other databases' connections are
+    /// made lazily, so that no caller waits on a lock while one connects.
+    fn connection(&self, db: u32) -> Result<ConnectionManager, StoreError> {
         if db == 0 {
             return Ok(self.commands.clone());
         }
-        let mut others = self.other_databases.lock().await;
+        let mut others = self
+            .other_databases
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(connection) = others.get(&db) {
             return Ok(connection.clone());
         }
-        let connection = ConnectionManager::new_with_config(client(&self.address, db)?, config())
-            .await
-            .map_err(backend)?;
+        let connection =
+            ConnectionManager::new_lazy_with_config(client(&self.address, db)?, config())
+                .map_err(backend)?;
         others.insert(db, connection.clone());
         Ok(connection)
+    }
+
+    /// Runs `query` on database `db`'s connection. A connection refused
+    /// from an earlier, failed attempt is stale news: the manager starts a
+    /// fresh attempt as it reports it, so the query is tried once more —
+    /// at once, and only then (a refused connection never sent it), so that
+    /// the first call after Redis returns succeeds.
+    async fn run<T>(
+        &self,
+        db: u32,
+        query: impl AsyncFn(&mut ConnectionManager) -> redis::RedisResult<T>,
+    ) -> Result<T, StoreError> {
+        let mut connection = self.connection(db)?;
+        match query(&mut connection).await {
+            Err(e) if e.is_connection_refusal() => query(&mut connection).await,
+            result => result,
+        }
+        .map_err(|e| failure(&self.address, e))
     }
 
     /// `MULTI` … `EXEC` through a pipeline.
@@ -111,11 +172,9 @@ impl RedisStore {
             };
             pipe.cmd(name).arg(rest);
         }
-        let mut connection = self.connection(db).await?;
-        let values: Vec<Value> = pipe
-            .query_async(&mut connection)
-            .await
-            .map_err(refused_or_backend)?;
+        let values: Vec<Value> = self
+            .run(db, async |connection| pipe.query_async(connection).await)
+            .await?;
         Ok(values.into_iter().map(Reply::from_redis).collect())
     }
 
@@ -124,12 +183,11 @@ impl RedisStore {
         let Some((name, rest)) = args.split_first() else {
             return Err(StoreError::Command("ERR empty command".to_owned()));
         };
-        let mut connection = self.connection(db).await?;
-        let value: Value = redis::cmd(name)
-            .arg(rest)
-            .query_async(&mut connection)
-            .await
-            .map_err(refused_or_backend)?;
+        let mut command = redis::cmd(name);
+        command.arg(rest);
+        let value: Value = self
+            .run(db, async |connection| command.query_async(connection).await)
+            .await?;
         Reply::from_redis(value).map_err(StoreError::Command)
     }
 
@@ -138,11 +196,10 @@ impl RedisStore {
     }
 
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
-        self.commands
-            .clone()
-            .publish::<_, _, ()>(channel, payload)
-            .await
-            .map_err(backend)
+        self.run(0, async |connection| {
+            connection.publish::<_, _, ()>(channel, payload).await
+        })
+        .await
     }
 
     /// Subscribes to exact `channels` and glob `patterns` on a connection of
@@ -156,14 +213,15 @@ impl RedisStore {
         let config = config()
             .set_push_sender(push_tx)
             .set_automatic_resubscription();
+        let unavailable = |e| failure(&self.address, e);
         let mut connection = ConnectionManager::new_with_config(self.client.clone(), config)
             .await
-            .map_err(backend)?;
+            .map_err(unavailable)?;
         for channel in channels {
-            connection.subscribe(channel).await.map_err(backend)?;
+            connection.subscribe(channel).await.map_err(unavailable)?;
         }
         for pattern in patterns {
-            connection.psubscribe(pattern).await.map_err(backend)?;
+            connection.psubscribe(pattern).await.map_err(unavailable)?;
         }
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -192,16 +250,20 @@ impl RedisStore {
 
 /// Pings until Redis answers: a `ConnectionManager` reconnects (and
 /// resubscribes) when it is used, and a subscriber sends nothing otherwise.
+/// Each round pings twice: a failed ping starts a fresh connection attempt
+/// as it reports the last one's failure, and the second ping waits for it.
 async fn reconnect(connection: &mut ConnectionManager) {
     let mut pause = Duration::from_millis(100);
     loop {
-        let pong: Result<String, _> = redis::cmd("PING").query_async(connection).await;
-        if pong.is_ok() {
-            tracing::info!("Redis pub/sub connection is back");
-            return;
+        for _ in 0..2 {
+            let pong: Result<String, _> = redis::cmd("PING").query_async(connection).await;
+            if pong.is_ok() {
+                tracing::info!("Redis pub/sub connection is back");
+                return;
+            }
         }
         tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(2));
+        pause = (pause * 2).min(RESUBSCRIBE_MAX_PAUSE);
     }
 }
 
