@@ -12,7 +12,7 @@
 
 use crate::{Message, Reply, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{AsyncCommands, PushKind, Value};
+use redis::{PushKind, Value};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -49,6 +49,23 @@ pub struct RedisStore {
 
 fn backend(e: redis::RedisError) -> StoreError {
     StoreError::Backend(e.to_string())
+}
+
+/// What [`RedisStore::run`] sends. (Not a closure: an async closure's
+/// future is not known to be `Send`, and callers run on a multi-threaded
+/// runtime.)
+enum Query<'a> {
+    Command(&'a redis::Cmd),
+    Pipeline(&'a redis::Pipeline),
+}
+
+impl Query<'_> {
+    async fn send(&self, connection: &mut ConnectionManager) -> redis::RedisResult<Value> {
+        match self {
+            Query::Command(command) => command.query_async(connection).await,
+            Query::Pipeline(pipe) => pipe.query_async(connection).await,
+        }
+    }
 }
 
 /// What a failed call tells its caller: a command Redis refused (it carries
@@ -145,14 +162,10 @@ impl RedisStore {
     /// fresh attempt as it reports it, so the query is tried once more —
     /// at once, and only then (a refused connection never sent it), so that
     /// the first call after Redis returns succeeds.
-    async fn run<T>(
-        &self,
-        db: u32,
-        query: impl AsyncFn(&mut ConnectionManager) -> redis::RedisResult<T>,
-    ) -> Result<T, StoreError> {
+    async fn run(&self, db: u32, query: Query<'_>) -> Result<Value, StoreError> {
         let mut connection = self.connection(db)?;
-        match query(&mut connection).await {
-            Err(e) if e.is_connection_refusal() => query(&mut connection).await,
+        match query.send(&mut connection).await {
+            Err(e) if e.is_connection_refusal() => query.send(&mut connection).await,
             result => result,
         }
         .map_err(|e| failure(&self.address, e))
@@ -172,9 +185,9 @@ impl RedisStore {
             };
             pipe.cmd(name).arg(rest);
         }
-        let values: Vec<Value> = self
-            .run(db, async |connection| pipe.query_async(connection).await)
-            .await?;
+        let reply = self.run(db, Query::Pipeline(&pipe)).await?;
+        let values: Vec<Value> = redis::from_redis_value(reply)
+            .map_err(|e| StoreError::Backend(format!("an unexpected reply to EXEC: {e}")))?;
         Ok(values.into_iter().map(Reply::from_redis).collect())
     }
 
@@ -185,9 +198,7 @@ impl RedisStore {
         };
         let mut command = redis::cmd(name);
         command.arg(rest);
-        let value: Value = self
-            .run(db, async |connection| command.query_async(connection).await)
-            .await?;
+        let value = self.run(db, Query::Command(&command)).await?;
         Reply::from_redis(value).map_err(StoreError::Command)
     }
 
@@ -196,10 +207,9 @@ impl RedisStore {
     }
 
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
-        self.run(0, async |connection| {
-            connection.publish::<_, _, ()>(channel, payload).await
-        })
-        .await
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(channel).arg(payload);
+        self.run(0, Query::Command(&publish)).await.map(drop)
     }
 
     /// Subscribes to exact `channels` and glob `patterns` on a connection of
