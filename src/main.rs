@@ -156,6 +156,12 @@ fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
         config.settings.log.level.min(1),
         config.settings.enable_color,
     );
+    // The log above stops at errors; config warnings still matter here.
+    if config.settings.log.level >= 2 {
+        for warning in &config.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     let runtime = async_runtime()?;
     let history = project.ssrt_dir().join("console_history");
     let (app, load, store) = runtime.block_on(ssrt_server::load_app(project, config))?;
@@ -199,6 +205,9 @@ fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
         config.value["port"] = port.into();
     }
     init_logging(config.settings.log.level, config.settings.enable_color);
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let runtime = async_runtime()?;
     runtime.block_on(async {
         let server = Server::start(project, config.clone()).await?;

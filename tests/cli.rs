@@ -2,8 +2,9 @@
 
 mod support;
 
+use serde_json::json;
 use std::fs;
-use support::{copy_fixture, ssrt};
+use support::{Server, copy_fixture, ssrt, write_environment};
 
 fn run(args: &[&str], dir: &std::path::Path) -> (bool, String) {
     let output = ssrt()
@@ -72,6 +73,36 @@ fn failed_start(files: &[(&str, &str)]) -> String {
 fn a_broken_config_file_is_named_with_its_line() {
     let text = failed_start(&[("config/app.json", "{\n  \"port\": 3000,\n  oops\n}\n")]);
     assert!(text.contains("config/app.json:3:"), "{text}");
+}
+
+#[test]
+fn a_wrong_setting_names_the_file_and_key() {
+    let text = failed_start(&[("config/app.json", r#"{"port": "abc"}"#)]);
+    assert!(
+        text.contains(
+            r#"config/app.json: port: expected a port 0–65535 (0: any free port), got "abc""#
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_misspelt_setting_is_a_warning_with_a_suggestion() {
+    let app = copy_fixture("basic");
+    // Level 2 shows warnings; the fixture's test environment shows errors only.
+    write_environment(
+        app.path(),
+        "test",
+        json!({"prot": 4000, "log": {"level": 2}}),
+    );
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server
+            .banner
+            .contains("config/environments/test.json: prot: unknown key; did you mean `port`?"),
+        "{}",
+        server.banner
+    );
 }
 
 #[test]
