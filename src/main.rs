@@ -213,7 +213,7 @@ fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
         let server = Server::start(project, config.clone()).await?;
         release_start_up_memory();
         print_banner(&server.info, &env);
-        server.serve(shutdown_signal()).await?;
+        server.serve(first_signal_then_watch()).await?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -292,6 +292,17 @@ fn print_banner(info: &StartInfo, env: &str) {
             None => "compiled live; open pages reload when files change".to_owned(),
         },
     );
+}
+
+/// Completes at the first Ctrl-C or SIGTERM, which starts a graceful
+/// shutdown; a second one exits at once, as an operator in a hurry expects.
+async fn first_signal_then_watch() {
+    shutdown_signal().await;
+    tokio::spawn(async {
+        shutdown_signal().await;
+        eprintln!("second signal: exiting without waiting for calls in flight");
+        std::process::exit(130);
+    });
 }
 
 /// Ctrl-C or SIGTERM.

@@ -378,3 +378,249 @@ async fn an_action_past_the_heap_limit_gets_out_of_memory_and_the_engine_goes_on
         assert_eq!(client.reply("app.square", json!(6)).await, json!(36));
     }
 }
+
+/// Actions that publish many large events, for slow-reader tests.
+const FLOOD_ACTIONS: &str = r#"
+var big = new Array(100 * 1024 + 1).join('x');
+exports.actions = {
+  toUser: function (n, cb) { for (var i = 0; i < n; i++) $SS.publish.user('tom21', 'flood', big); cb(n); },
+  toAll: function (n, cb) { for (var i = 0; i < n; i++) $SS.publish.broadcast('flood', big); cb(n); }
+};
+"#;
+
+/// The basic fixture with the flood actions and these settings over the
+/// test environment's.
+fn limited_app(websocket: serde_json::Value) -> Server {
+    let app = support::copy_fixture("basic");
+    std::fs::write(app.path().join("app/server/flood.js"), FLOOD_ACTIONS).unwrap();
+    support::write_environment(
+        app.path(),
+        "limits",
+        json!({"hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,
+               "log": {"level": 3}, "websocket": websocket}),
+    );
+    Server::start_in(app, &[("SS_ENV", "limits")])
+}
+
+#[tokio::test]
+async fn a_message_over_the_limit_closes_with_1009_and_others_are_served() {
+    let server = limited_app(json!({"max_message_bytes": 64 * 1024}));
+    let mut other = server.client().await;
+    let mut client = server.client().await;
+    // Just under the limit is a call like any other.
+    let fits = "x".repeat(60 * 1024);
+    assert_eq!(client.reply("app.echo", json!(fits)).await, json!(fits));
+
+    let big = "x".repeat(70 * 1024);
+    client.send_call("app.echo", json!(big)).await;
+    let (code, reason) = client.closed().await.expect("a close frame");
+    assert_eq!(code, 1009, "{reason}");
+    assert!(reason.contains("65536 bytes"), "{reason}");
+    assert_eq!(other.reply("app.square", json!(3)).await, json!(9));
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_user_events_is_closed_and_the_server_stays_small() {
+    // A long write timeout: here it is the queue's bound that must act.
+    let server = limited_app(json!({"outbound_queue_bytes": 1_048_576, "write_timeout": 60}));
+    let mut stalled = server.client().await;
+    assert!(stalled.login("secret").await);
+    let mut publisher = server.client().await;
+    let before = server.rss_mib();
+
+    // 200 MB of events for a reader that reads none of them.
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        assert_eq!(
+            publisher.reply("flood.toUser", json!(100)).await,
+            json!(100)
+        );
+        // Everyone else is served meanwhile.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    }
+    let grown = server.rss_mib().saturating_sub(before);
+    eprintln!("RSS grew {grown} MiB while 200 MB of events waited for a stalled reader");
+    assert!(grown < 100, "RSS grew {grown} MiB");
+    server.wait_for_output("closing a connection too slow to read");
+
+    // What the stalled reader finds when it reads again: what the socket
+    // buffers held, then the end — not 2,000 events.
+    let mut events = 0;
+    while let Some(frame) = stalled
+        .try_next_frame(std::time::Duration::from_secs(2))
+        .await
+    {
+        assert_eq!(frame["event"], "flood");
+        events += 1;
+    }
+    assert!(events < 2000, "{events} events arrived");
+    assert_eq!(publisher.reply("app.square", json!(4)).await, json!(16));
+}
+
+#[tokio::test]
+async fn a_broadcast_laggard_is_closed_after_the_write_timeout() {
+    let server = limited_app(json!({"write_timeout": 1}));
+    let stalled = server.client().await;
+    let mut reader = server.client().await;
+    for _ in 0..10 {
+        // A reader that keeps up gets every broadcast, and its reply.
+        reader.send_call("flood.toAll", json!(20)).await;
+        let mut events = 0;
+        for _ in 0..21 {
+            let frame = reader.next_frame().await;
+            events += usize::from(frame["event"] == "flood");
+        }
+        assert_eq!(events, 20);
+    }
+    server.wait_for_output("closing a connection stalled writing for 1.0 s");
+    drop(stalled);
+    assert_eq!(reader.reply("app.square", json!(5)).await, json!(25));
+}
+
+#[tokio::test]
+async fn a_cross_site_handshake_is_refused_and_allowed_origins_are_let_in() {
+    let server = limited_app(json!({"allowed_origins": ["https://app.example"]}));
+    let own = format!("http://127.0.0.1:{}", server.port);
+    assert_eq!(Client::handshake_status(server.port, &own).await, 101);
+    assert_eq!(
+        Client::handshake_status(server.port, "http://evil.example").await,
+        403
+    );
+    assert_eq!(
+        Client::handshake_status(server.port, "https://app.example").await,
+        101
+    );
+    server.wait_for_output("refused a WebSocket handshake from origin \"http://evil.example\"");
+}
+
+#[tokio::test]
+async fn a_browser_that_stops_answering_pings_is_closed() {
+    let server = limited_app(json!({"ping_interval": 0.2, "idle_timeout": 0.7}));
+    let mut silent = server.client().await;
+    let mut awake = server.client().await;
+    // The awake client reads (and so answers pings) for longer than the
+    // idle timeout; the silent one does not.
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+    while std::time::Instant::now() < until {
+        let _ = awake
+            .try_next_frame(std::time::Duration::from_millis(100))
+            .await;
+    }
+    server.wait_for_output("closing a connection: nothing heard for 0.7 s");
+    // Reading now, the silent client answers the pings it finds to a closed
+    // socket, so its end may be a reset rather than the close frame.
+    if let Some(close) = silent.closed().await {
+        assert_eq!(close, (1001, "no answer to pings".into()));
+    }
+    assert_eq!(awake.reply("app.square", json!(6)).await, json!(36));
+    assert!(
+        !server.output().contains("nothing heard"),
+        "one connection closed, not two"
+    );
+}
+
+#[tokio::test]
+async fn calls_past_the_rate_limit_get_rate_limited() {
+    let server = limited_app(json!({"calls_per_second": 5}));
+    let mut client = server.client().await;
+    for n in 0..20 {
+        client.send_call("app.square", json!(n)).await;
+    }
+    let mut answered = 0;
+    let mut limited = 0;
+    for _ in 0..20 {
+        let frame = client.next_frame().await;
+        if frame["type"] == "server" {
+            answered += 1;
+        } else {
+            assert_eq!(error_of(&frame).0, "rate_limited");
+            limited += 1;
+        }
+    }
+    assert!((5..=7).contains(&answered), "{answered} answered");
+    assert_eq!(answered + limited, 20);
+}
+
+/// An action that takes `ms` and says when it has started.
+const SLOW_ACTION: &str = r#"
+exports.actions = {
+  run: function (ms, cb) { console.log('slow call started'); setTimeout(function () { cb('done'); }, ms); }
+};
+"#;
+
+fn app_with_slow_action(shutdown_timeout: f64) -> Server {
+    let app = support::copy_fixture("basic");
+    std::fs::write(app.path().join("app/server/slow.js"), SLOW_ACTION).unwrap();
+    support::write_environment(
+        app.path(),
+        "slow",
+        json!({"hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,
+               "log": {"level": 3}, "action_timeout": 60, "shutdown_timeout": shutdown_timeout}),
+    );
+    Server::start_in(app, &[("SS_ENV", "slow")])
+}
+
+#[tokio::test]
+async fn sigterm_answers_calls_in_flight_then_closes_with_1001_and_exits_0() {
+    let mut server = app_with_slow_action(10.0);
+    let mut busy = server.client().await;
+    let mut idle = server.client().await;
+    let cb_id = busy.send_call("slow.run", json!(1000)).await;
+    server.wait_for_output("slow call started");
+
+    server.signal("TERM");
+    server.wait_for_output("shutting down");
+    // A connection with nothing in flight closes at once; new calls on the
+    // busy one are refused while its call finishes.
+    assert_eq!(
+        idle.closed().await,
+        Some((1001, "the server is shutting down".into()))
+    );
+    busy.send_call("app.square", json!(2)).await;
+    assert_eq!(error_of(&busy.next_frame().await).0, "shutting_down");
+    let reply = busy.next_frame().await;
+    assert_eq!(
+        (&reply["cb_id"], &reply["params"]),
+        (&json!(cb_id), &json!("done"))
+    );
+    assert_eq!(
+        busy.closed().await,
+        Some((1001, "the server is shutting down".into()))
+    );
+
+    let status = server
+        .exit_within(support::PATIENCE)
+        .expect("the server exits");
+    assert!(status.success(), "{status}");
+}
+
+#[tokio::test]
+async fn a_call_past_the_shutdown_timeout_is_cut_and_a_second_signal_exits_at_once() {
+    let mut server = app_with_slow_action(1.0);
+    let mut busy = server.client().await;
+    busy.send_call("slow.run", json!(60_000)).await;
+    server.wait_for_output("slow call started");
+    server.signal("TERM");
+    assert_eq!(
+        busy.closed().await,
+        Some((1001, "the server is shutting down".into()))
+    );
+    let status = server
+        .exit_within(support::PATIENCE)
+        .expect("the server exits");
+    assert!(status.success(), "{status}");
+
+    let mut server = app_with_slow_action(60.0);
+    let mut busy = server.client().await;
+    busy.send_call("slow.run", json!(60_000)).await;
+    server.wait_for_output("slow call started");
+    server.signal("TERM");
+    server.wait_for_output("shutting down");
+    let asked = std::time::Instant::now();
+    server.signal("INT");
+    let status = server
+        .exit_within(support::PATIENCE)
+        .expect("the server exits");
+    assert!(asked.elapsed() < std::time::Duration::from_secs(2));
+    assert!(!status.success(), "{status}");
+}

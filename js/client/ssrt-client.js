@@ -178,11 +178,16 @@
       attempts = 0;
     };
     socket.onmessage = receive;
-    socket.onclose = function () {
+    socket.onclose = function (event) {
       var wasReady = ready;
       ready = false;
       $SS.connected = false;
-      if (wasReady) $SS.socket.emit("disconnect");
+      // The server says why when it closes on purpose: shutting down (1001),
+      // a message too big (1009), this page too slow to read (1013).
+      if (event.reason) {
+        log(1, ["ssrt: the server closed the connection (" + event.code + ": " + event.reason + ")"]);
+      }
+      if (wasReady) $SS.socket.emit("disconnect", event.code, event.reason);
       retry();
     };
   }

@@ -4,5 +4,5 @@
 pub mod config;
 pub mod layout;
 
-pub use config::{Config, ConfigError, Settings, SslSettings, StoreSetting};
+pub use config::{Config, ConfigError, Settings, SslSettings, StoreSetting, WebSocketSettings};
 pub use layout::{LayoutError, Project, SourceFile};

@@ -3,30 +3,14 @@
 //! the hub from the store's pub/sub (see `pubsub.rs`), so that every instance
 //! sharing a Redis delivers them.
 
-use ssrt_runtime::{ActionError, LoginListener};
+use crate::outbox::{Outbound, Outbox};
+use ssrt_runtime::LoginListener;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast;
 
 /// Broadcasts a slow socket may fall behind by before it misses some.
 const BROADCAST_BACKLOG: usize = 1024;
-
-/// What a connection task is asked to write. Kept two words wide: every
-/// connection's queue preallocates room for a block of these.
-pub enum Outbound {
-    /// A finished frame (events are built once and shared).
-    Frame(Arc<str>),
-    /// A call's answer or error, turned into a frame by the connection task.
-    Answer(Box<Answer>),
-}
-
-pub struct Answer {
-    pub cb_id: Box<str>,
-    pub options: Box<str>,
-    pub outcome: Result<String, ActionError>,
-}
-
-pub type ConnectionSender = mpsc::UnboundedSender<Outbound>;
 
 /// The connections of this instance, by session and by logged-in user.
 #[derive(Default)]
@@ -39,7 +23,7 @@ struct Registry {
 struct Registered {
     session_id: String,
     user_id: Option<String>,
-    sender: ConnectionSender,
+    sender: Outbox,
 }
 
 fn index_add(index: &mut HashMap<String, Vec<u32>>, key: &str, connection: u32) {
@@ -96,7 +80,7 @@ impl Hub {
         connection: u32,
         session_id: &str,
         user_id: Option<&str>,
-        sender: ConnectionSender,
+        sender: Outbox,
     ) {
         let mut registry = self.registry();
         index_add(&mut registry.by_session, session_id, connection);
@@ -153,7 +137,7 @@ impl Hub {
         for user_id in user_ids {
             for connection in registry.by_user.get(user_id).into_iter().flatten() {
                 if let Some(entry) = registry.connections.get(connection) {
-                    let _ = entry.sender.send(Outbound::Frame(frame.clone()));
+                    entry.sender.send(Outbound::Frame(frame.clone()));
                 }
             }
         }
@@ -169,16 +153,17 @@ impl LoginListener for Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::{Inbox, channel};
 
-    fn frames(rx: &mut mpsc::UnboundedReceiver<Outbound>) -> usize {
-        std::iter::from_fn(|| rx.try_recv().ok()).count()
+    fn frames(rx: &mut Inbox) -> usize {
+        std::iter::from_fn(|| rx.try_recv()).count()
     }
 
     #[test]
     fn user_events_follow_a_session_through_login_and_logout() {
         let hub = Hub::new();
-        let (tab1, mut rx1) = mpsc::unbounded_channel();
-        let (tab2, mut rx2) = mpsc::unbounded_channel();
+        let (tab1, mut rx1) = channel(1 << 20);
+        let (tab2, mut rx2) = channel(1 << 20);
         hub.add_connection(1, "s", None, tab1);
         hub.add_connection(2, "s", None, tab2);
         let frame: Arc<str> = "{}".into();

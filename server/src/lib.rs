@@ -8,8 +8,10 @@ mod api;
 mod assets;
 mod call_log;
 mod hub;
+mod outbox;
 pub mod protocol;
 mod pubsub;
+mod shutdown;
 mod socket;
 mod state;
 mod tls;
@@ -20,6 +22,7 @@ use axum::http::{StatusCode, Uri};
 use axum::response::Html;
 use axum::routing::get;
 use hub::Hub;
+use shutdown::Shutdown;
 use ssrt_assets::Assets;
 use ssrt_project::{Config, Project, StoreSetting};
 use ssrt_runtime::{AppHandle, AppOptions, Compiler, Completed, Delivery, LoadSummary, StartError};
@@ -28,6 +31,7 @@ use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::services::ServeDir;
 
@@ -69,6 +73,7 @@ pub struct Server {
     /// Watches the app's files while the server runs.
     watcher: Option<ssrt_assets::Watcher>,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    shutdown: Shutdown,
     pub info: StartInfo,
 }
 
@@ -111,6 +116,8 @@ impl Server {
             actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),
             config: config.clone(),
             assets: assets.clone(),
+            limits: Arc::new(socket::Limits::new(&settings.websocket)),
+            shutdown: Shutdown::new(seconds(settings.shutdown_timeout)),
         };
         let tls = if config.settings.ssl.enabled {
             Some(tls::load(&project, &config.settings.ssl)?)
@@ -118,7 +125,9 @@ impl Server {
             None
         };
         let watcher = assets::watch(assets, state.hub.clone(), pack.is_some());
+        let shutdown = state.shutdown.clone();
         Ok(Self {
+            shutdown,
             router: router(state, &project),
             listener,
             watcher,
@@ -133,28 +142,88 @@ impl Server {
         })
     }
 
-    /// Serves until `shutdown` completes: HTTP, or HTTPS when `ssl.enabled`.
+    /// Serves, HTTP or HTTPS when `ssl.enabled`, until `signal` completes;
+    /// then shuts down gracefully (see `shutdown.rs`) within
+    /// `shutdown_timeout`.
     pub async fn serve(
         self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        signal: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let _watching = self.watcher;
-        let Some(tls) = self.tls else {
-            return axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(shutdown)
-                .await;
+        let shutdown = self.shutdown;
+        let stopping = {
+            let shutdown = shutdown.clone();
+            async move {
+                signal.await;
+                tracing::info!(
+                    "shutting down: calls in flight get {:.1} s to finish",
+                    shutdown.grace.as_secs_f64()
+                );
+                shutdown.begin();
+            }
         };
-        let handle = axum_server::Handle::new();
-        let stopper = handle.clone();
-        tokio::spawn(async move {
-            shutdown.await;
-            stopper.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
-        });
-        axum_server::from_tcp_rustls(self.listener.into_std()?, tls)?
-            .handle(handle)
-            .serve(self.router.into_make_service())
-            .await
+        // Past this, what is still open is cut: the operator asked us to stop.
+        let deadline = async {
+            shutdown.grace_over().await;
+            tokio::time::sleep(CLOSING_HANDSHAKE).await;
+        };
+        let drained = async {
+            serve_http(
+                self.listener,
+                self.router,
+                self.tls,
+                stopping,
+                shutdown.grace,
+            )
+            .await?;
+            shutdown.connections_closed().await;
+            std::io::Result::Ok(())
+        };
+        tokio::select! {
+            result = drained => result,
+            () = deadline => {
+                tracing::warn!("connections still open at the shutdown deadline were closed");
+                Ok(())
+            }
+        }
     }
+}
+
+/// Time a connection gets for its closing handshake after the grace period.
+const CLOSING_HANDSHAKE: Duration = Duration::from_secs(1);
+
+/// Accepts connections until `stopping` completes, then waits for HTTP
+/// requests in flight (WebSocket connections are tracked by `Shutdown`).
+async fn serve_http(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    stopping: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<()> {
+    let Some(tls) = tls else {
+        return axum::serve(listener, router)
+            .with_graceful_shutdown(stopping)
+            .await;
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        stopping.await;
+        stopper.graceful_shutdown(Some(grace));
+    });
+    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
+        .handle(handle)
+        .serve(router.into_make_service())
+        .await
+}
+
+/// A duration from a config value in seconds. Config checks keep these
+/// positive; a day is as good as forever here and keeps timer arithmetic
+/// from overflowing.
+fn seconds(value: f64) -> Duration {
+    const DAY: Duration = Duration::from_secs(86_400);
+    Duration::try_from_secs_f64(value).map_or(DAY, |d| d.clamp(Duration::from_millis(1), DAY))
 }
 
 /// The app in its engine, with its store and publisher, but no listener:

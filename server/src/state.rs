@@ -1,6 +1,8 @@
 //! What every request handler shares.
 
 use crate::hub::Hub;
+use crate::shutdown::Shutdown;
+use crate::socket::Limits;
 use ssrt_project::Config;
 use ssrt_runtime::AppHandle;
 use ssrt_store::Sessions;
@@ -18,4 +20,7 @@ pub struct AppState {
     /// (`{"users/online": {"actions": [...], "authenticate": bool}}`).
     pub actions: Arc<serde_json::Value>,
     pub assets: ssrt_assets::Assets,
+    /// What one WebSocket connection may cost.
+    pub limits: Arc<Limits>,
+    pub shutdown: Shutdown,
 }

@@ -259,6 +259,41 @@ impl Server {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// Sends a signal (`TERM`, `INT`, `STOP`…) to the server process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// The server's exit status, if it exits within `wait`.
+    pub fn exit_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() > deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The server's resident memory, in MiB.
+    pub fn rss_mib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server is running");
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS in /proc/<pid>/status");
+        kib / 1024
+    }
+
     pub async fn client(&self) -> Client {
         Client::connect(self.port, None).await
     }
@@ -306,6 +341,42 @@ impl Client {
             if ready {
                 break client;
             }
+        }
+    }
+
+    /// Reads until the server closes the connection: its close code and
+    /// reason, or `None` when the connection ended without a close frame.
+    /// Frames before it are skipped.
+    pub async fn closed(&mut self) -> Option<(u16, String)> {
+        loop {
+            match tokio::time::timeout(PATIENCE, self.ws.next())
+                .await
+                .expect("the connection closes in time")
+            {
+                Some(Ok(Message::Close(frame))) => {
+                    return frame.map(|f| (u16::from(f.code), f.reason.to_string()));
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Tries only the handshake, as a page at `origin` would: the HTTP
+    /// status of a refusal, or 101.
+    pub async fn handshake_status(port: u16, origin: &str) -> u16 {
+        let mut request = format!("ws://127.0.0.1:{port}/ws")
+            .into_client_request()
+            .expect("request");
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().expect("header"));
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((_, response)) => response.status().as_u16(),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(e) => panic!("handshake failed: {e}"),
         }
     }
 
@@ -465,7 +536,18 @@ impl Redis {
 
     /// An ssrt instance of the fixture app whose config points at this Redis.
     pub fn ssrt(&self) -> Server {
+        self.ssrt_with(&[])
+    }
+
+    /// Like [`Redis::ssrt`], with extra `(path, contents)` files written into
+    /// the copy of the fixture first (say, a server file of test actions).
+    pub fn ssrt_with(&self, files: &[(&str, &str)]) -> Server {
         let app = copy_fixture("basic");
+        for (path, contents) in files {
+            let path = app.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a folder")).expect("create folder");
+            std::fs::write(path, contents).expect("write fixture file");
+        }
         let config = json!({
             "hostname": "127.0.0.1",
             "log": {"level": 1},
@@ -477,6 +559,25 @@ impl Redis {
         )
         .expect("write config");
         Server::start_in(app, &[("SS_ENV", "shared")])
+    }
+
+    /// Stalls the server (SIGSTOP): connections stay open and new ones are
+    /// accepted by the kernel, but nothing is answered until [`Redis::resume`].
+    pub fn pause(&self) {
+        self.signal("STOP");
+    }
+
+    /// Lets a paused server carry on (SIGCONT), with everything it held.
+    pub fn resume(&self) {
+        self.signal("CONT");
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{name} redis-server failed");
     }
 
     pub fn hgetall(&self, key: &str) -> String {
@@ -492,5 +593,42 @@ impl Drop for Redis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Client {
+    /// Connects as [`Client::connect`] does, but a system error frame before
+    /// `ready` (`session_unavailable` when the session store cannot be
+    /// reached) is returned instead of failing the test.
+    pub async fn connect_or_error(port: u16, session_cookie: Option<&str>) -> Result<Self, Value> {
+        let mut request = format!("ws://127.0.0.1:{port}/ws")
+            .into_client_request()
+            .expect("request");
+        if let Some(id) = session_cookie {
+            request.headers_mut().insert(
+                "Cookie",
+                format!("session_id={id}").parse().expect("header"),
+            );
+        }
+        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+            .await
+            .expect("connect in time")
+            .expect("connect");
+        let mut client = Client {
+            ws,
+            hello: Vec::new(),
+            next_cb: 1,
+        };
+        loop {
+            let frame = client.next_frame().await;
+            if frame["type"] == "system" && frame["method"] == "error" {
+                return Err(frame);
+            }
+            let ready = frame["method"] == "ready";
+            client.hello.push(frame);
+            if ready {
+                return Ok(client);
+            }
+        }
     }
 }

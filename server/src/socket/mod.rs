@@ -1,42 +1,95 @@
-//! One browser connection on `GET /ws` (SPEC 3): the session handshake,
-//! calls in, replies and events out. Bad frames get an error frame and the
-//! connection carries on.
+//! One browser connection on `GET /ws` (SPEC 3): the origin check and the
+//! session handshake, then a [`link::Link`] carrying calls in and replies
+//! and events out. Bad frames get an error frame and the connection carries
+//! on; what a connection may cost is bounded by [`Limits`].
 
-use crate::call_log::{CallLog, is_silent};
-use crate::hub::{Answer, ConnectionSender, Outbound};
-use crate::protocol::{self, CallFrame};
+mod link;
+mod origin;
+
+use crate::outbox;
+use crate::protocol;
+use crate::seconds;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::http::header::ORIGIN;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
-use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
+use origin::OriginPolicy;
+use ssrt_project::WebSocketSettings;
 use ssrt_store::SessionData;
-use std::sync::Arc;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
-use tokio::sync::{broadcast, mpsc};
+use std::time::Duration;
 
 /// tungstenite allocates its read buffer up front for every connection; its
 /// 128 KiB default would dominate an idle connection's memory. Call frames
 /// are ~100 bytes; a larger one still arrives, over several reads (measured:
 /// 1 KiB instead of 2 KiB saves 1.2 KiB per idle connection, rpc unchanged).
 const READ_BUFFER: usize = 1024;
-/// The largest frame a browser may send.
-const MAX_MESSAGE: usize = 4 * 1024 * 1024;
 
 /// Numbers connections for the engine, which keys sessions by them.
 static NEXT_CONNECTION: AtomicU32 = AtomicU32::new(1);
+
+/// What one connection may cost (`websocket.*` in the config), read once.
+pub struct Limits {
+    max_message: usize,
+    queue_bytes: usize,
+    write_timeout: Duration,
+    ping_interval: Duration,
+    idle_timeout: Duration,
+    calls_per_second: Option<NonZeroU32>,
+    origins: OriginPolicy,
+}
+
+impl Limits {
+    pub fn new(settings: &WebSocketSettings) -> Self {
+        Self {
+            max_message: settings.max_message_bytes,
+            queue_bytes: settings.outbound_queue_bytes,
+            write_timeout: seconds(settings.write_timeout),
+            ping_interval: seconds(settings.ping_interval),
+            idle_timeout: seconds(settings.idle_timeout),
+            calls_per_second: NonZeroU32::new(settings.calls_per_second),
+            origins: OriginPolicy::new(&settings.allowed_origins),
+        }
+    }
+}
 
 pub async fn upgrade(
     State(state): State<AppState>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
+    if !state.limits.origins.allows(&headers) {
+        let origin = headers
+            .get(ORIGIN)
+            .map(|origin| String::from_utf8_lossy(origin.as_bytes()));
+        tracing::warn!(
+            "refused a WebSocket handshake from origin {:?} (allow it in websocket.allowed_origins)",
+            origin.unwrap_or_default()
+        );
+        let message = "This page's origin may not open a WebSocket here; \
+                       the server's websocket.allowed_origins setting lists the origins that may.";
+        return (StatusCode::FORBIDDEN, message).into_response();
+    }
+    if state.shutdown.has_begun() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is shutting down",
+        )
+            .into_response();
+    }
     let cookie = session_cookie(&headers);
+    let limit = state.limits.max_message;
     ws.read_buffer_size(READ_BUFFER)
-        .max_message_size(MAX_MESSAGE)
-        .on_upgrade(move |socket| connection(socket, state, cookie))
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| {
+            let shutdown = state.shutdown.clone();
+            shutdown.track(connection(socket, state, cookie))
+        })
 }
 
 /// The `session_id` cookie, if the upgrade request carried one.
@@ -65,7 +118,7 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
     // after it is missed and no call finds its session missing.
     let connection = NEXT_CONNECTION.fetch_add(1, Ordering::Relaxed);
     let events = state.hub.subscribe();
-    let (sender, outbound) = mpsc::unbounded_channel();
+    let (sender, inbox) = outbox::channel(state.limits.queue_bytes);
     state.app.attach_session(connection, session.to_json());
     state.hub.add_connection(
         connection,
@@ -78,12 +131,9 @@ async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<Strin
     // connection's lifetime (idle connections are counted in KiB).
     drop(session);
     if hello.is_ok() {
-        let link = Link {
-            state: &state,
-            connection,
-            sender,
-        };
-        link.run(socket, outbound, events).await;
+        link::Link::new(&state, connection, sender)
+            .run(socket, inbox, events)
+            .await;
     }
     state.hub.remove_connection(connection);
     state.app.detach_session(connection);
@@ -114,134 +164,4 @@ async fn send_hello(
         }
     }
     socket.flush().await
-}
-
-struct Link<'a> {
-    state: &'a AppState,
-    connection: u32,
-    sender: ConnectionSender,
-}
-
-impl Link<'_> {
-    /// Reads frames and writes answers and events until the socket closes.
-    async fn run(
-        &self,
-        mut socket: WebSocket,
-        mut outbound: mpsc::UnboundedReceiver<Outbound>,
-        mut events: broadcast::Receiver<Arc<str>>,
-    ) {
-        loop {
-            let written = tokio::select! {
-                inbound = socket.recv() => match inbound {
-                    Some(Ok(Message::Text(text))) => {
-                        self.handle_frame(&text);
-                        continue;
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        self.reject("unable_to_parse_message", "Binary frames are not part of the protocol");
-                        continue;
-                    }
-                    Some(Ok(_)) => continue, // ping/pong are answered by the WebSocket layer
-                    Some(Err(_)) | None => break,
-                },
-                Some(message) = outbound.recv() => {
-                    write_batch(&mut socket, message, &mut outbound).await
-                }
-                event = events.recv() => match event {
-                    Ok(frame) => socket.feed(Message::Text(frame.as_ref().into())).await,
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!("a slow connection missed {missed} broadcast(s)");
-                        continue;
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-            };
-            if written.is_err() || socket.flush().await.is_err() {
-                break;
-            }
-        }
-    }
-
-    fn handle_frame(&self, text: &str) {
-        match protocol::parse(text) {
-            Ok(frame) => self.call(frame),
-            Err(e) => self.reject(e.code(), &e.message()),
-        }
-    }
-
-    fn reject(&self, code: &str, message: &str) {
-        tracing::warn!("bad frame from a client: {code}: {message}");
-        let _ = self
-            .sender
-            .send(Outbound::Frame(protocol::error(code, message).into()));
-    }
-
-    fn call(&self, frame: CallFrame<'_>) {
-        let method = frame.method.into_owned();
-        let params = frame.params.map(|p| p.get().to_owned());
-        let options = frame.options.map_or("null", |raw| raw.get());
-        let log = CallLog::start(&method, params.as_deref(), "ws", is_silent(options));
-        let responder = SocketReply {
-            sender: self.sender.clone(),
-            cb_id: frame.cb_id.map_or("null", |raw| raw.get()).into(),
-            options: options.into(),
-            log,
-        };
-        self.state.app.call(Call {
-            method,
-            params,
-            origin: CallOrigin::Socket {
-                connection: self.connection,
-            },
-            responder: Box::new(responder),
-        });
-    }
-}
-
-/// Feeds `first` and everything else already queued, so a burst of replies
-/// costs one flush.
-async fn write_batch(
-    socket: &mut WebSocket,
-    first: Outbound,
-    outbound: &mut mpsc::UnboundedReceiver<Outbound>,
-) -> Result<(), axum::Error> {
-    socket.feed(frame(first)).await?;
-    while let Ok(next) = outbound.try_recv() {
-        socket.feed(frame(next)).await?;
-    }
-    Ok(())
-}
-
-fn frame(outbound: Outbound) -> Message {
-    let text = match outbound {
-        Outbound::Frame(frame) => return Message::Text(frame.as_ref().into()),
-        Outbound::Answer(answer) => match &answer.outcome {
-            Ok(params) => protocol::reply(&answer.cb_id, params, &answer.options),
-            Err(e) => protocol::error(&e.code, &e.message),
-        },
-    };
-    Message::Text(text.into())
-}
-
-/// Sends a call's outcome back to its connection.
-struct SocketReply {
-    sender: ConnectionSender,
-    cb_id: Box<str>,
-    options: Box<str>,
-    log: Option<CallLog>,
-}
-
-impl Responder for SocketReply {
-    fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
-        if let Some(log) = self.log {
-            log.finish(&outcome);
-        }
-        let answer = Answer {
-            cb_id: self.cb_id,
-            options: self.options,
-            outcome,
-        };
-        // The connection may have closed meanwhile; then nobody is waiting.
-        let _ = self.sender.send(Outbound::Answer(Box::new(answer)));
-    }
 }
