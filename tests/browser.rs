@@ -33,7 +33,8 @@ async fn expect_app_running(browser: &Browser, env: &str) {
             json!("0px"),
         )
         .await;
-    // The jQuery template, the session cookie and the environment.
+    // The jQuery template, the session cookie (out of scripts' reach) and
+    // the environment.
     browser
         .wait_for(
             "return document.getElementById('people-info').innerHTML",
@@ -42,7 +43,7 @@ async fn expect_app_running(browser: &Browser, env: &str) {
         .await;
     browser
         .wait_for(
-            "return /(^|; )session_id=[0-9A-Za-z]{32}/.test(document.cookie)",
+            "return $SS.connected && document.cookie.indexOf('session_id') === -1",
             json!(true),
         )
         .await;
@@ -215,5 +216,59 @@ async fn remote_takes_falsy_params_options_and_the_prefix_and_logs_by_level() {
         .await;
     browser.wait_for("return results", json!([42, 4])).await;
     browser.wait_for("return logged", json!([])).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn the_http_only_session_cookie_survives_reloads_and_follows_a_login() {
+    let server = Server::start();
+    let browser = Browser::launch().await;
+    let whoami =
+        "window.me = null; remote('app.whoami', function (r) { me = r.id + ' ' + r.user_id });";
+    browser.open(&server.url("/")).await;
+    browser.wait_for_text("square", "625").await;
+    browser.run(whoami).await;
+    browser.wait_for("return me !== null", json!(true)).await;
+    let first = browser.run("return me").await;
+    assert_eq!(
+        first.as_str().map(|me| me.ends_with(" null")),
+        Some(true),
+        "{first}"
+    );
+
+    // The handshake set the cookie: a reload resumes the session.
+    browser.open(&server.url("/")).await;
+    browser.wait_for_text("square", "625").await;
+    browser.run(whoami).await;
+    browser.wait_for("return me", first.clone()).await;
+
+    // A login moves the session to a new id; the page trades its token for
+    // the new cookie, so that the next reload is still logged in.
+    browser
+        .run(
+            "window.exchanged = 0; var send = XMLHttpRequest.prototype.send;\
+             XMLHttpRequest.prototype.send = function () {\
+               this.addEventListener('load', function () { if (this.status === 204) exchanged++; });\
+               return send.apply(this, arguments); };\
+             window.loggedIn = null;\
+             remote('auth.login', {username: 'tom', password: 'secret'}, function (ok) { loggedIn = ok });",
+        )
+        .await;
+    browser.wait_for("return loggedIn", json!(true)).await;
+    browser.wait_for("return exchanged", json!(1)).await;
+    browser.run(whoami).await;
+    browser.wait_for("return me !== null", json!(true)).await;
+    let after_login = browser.run("return me").await;
+    let after_login = after_login.as_str().unwrap_or_default().to_owned();
+    assert!(after_login.ends_with(" tom21"), "{after_login}");
+    assert_ne!(
+        Some(after_login.split(' ').next()),
+        first.as_str().map(|f| f.split(' ').next())
+    );
+
+    browser.open(&server.url("/")).await;
+    browser.wait_for_text("square", "625").await;
+    browser.run(whoami).await;
+    browser.wait_for("return me", json!(after_login)).await;
     browser.close().await;
 }

@@ -27,10 +27,20 @@ async fn a_session_made_on_one_instance_resumes_on_another() {
     let redis = Redis::start();
     let a = redis.ssrt();
     let b = redis.ssrt();
-    let first = a.client().await;
+    let mut first = a.client().await;
     let id = first.new_session_id().expect("a new session");
-    let stored = redis.hgetall(&format!("ss:session:{id}"));
+    // Stored only once it holds something, and then with an expiry.
+    let key = format!("ss:session:{id}");
+    assert_eq!(
+        redis.cli(&["EXISTS", &key]).trim(),
+        "0",
+        "an empty session is not stored"
+    );
+    assert_eq!(first.reply("auth.remember", json!("blue")).await, true);
+    let stored = redis.hgetall(&key);
     assert!(stored.contains("created_at"), "{stored}");
+    let ttl: u64 = redis.cli(&["TTL", &key]).trim().parse().expect("a TTL");
+    assert!((1_209_000..=1_209_600).contains(&ttl), "TTL {ttl}");
 
     let mut again = Client::connect(b.port, Some(&id)).await;
     assert_eq!(
@@ -41,6 +51,7 @@ async fn a_session_made_on_one_instance_resumes_on_another() {
     let who = again.reply("app.whoami", json!(null)).await;
     assert_eq!(who["id"], id.as_str());
     assert_eq!(who["newly_created"], false);
+    assert_eq!(again.reply("auth.recall", json!(null)).await, "blue");
 }
 
 #[tokio::test]
@@ -67,8 +78,9 @@ async fn publish_user_on_one_instance_reaches_the_users_tabs_on_every_instance()
     let a = redis.ssrt();
     let b = redis.ssrt();
     let mut tab_on_a = a.client().await;
-    let id = tab_on_a.new_session_id().expect("a new session");
     assert!(tab_on_a.login("secret").await);
+    let token = tab_on_a.rotations.pop().expect("a new cookie at login");
+    let id = a.exchange(&token).await.expect("the new cookie");
     // The login is stored in Redis, so the same session on b is logged in too.
     let mut tab_on_b = Client::connect(b.port, Some(&id)).await;
     assert_eq!(tab_on_b.reply("auth.user", json!(null)).await, "tom21");
@@ -358,8 +370,9 @@ async fn a_killed_redis_fails_calls_fast_and_everything_comes_back() {
     let (again, answer) = timed_reply(&mut caller, "outage.get", json!("k")).await;
     assert_redis_unavailable(&answer, redis.port);
 
-    redis.restart();
+    // Calls answered from here on may reach the restarted Redis.
     let back = Instant::now();
+    redis.restart();
     let (first_after, answer) = timed_reply(
         &mut caller,
         "outage.set",
@@ -425,8 +438,9 @@ async fn a_stalled_redis_fails_calls_fast_and_loses_nothing() {
         "OK"
     );
     let mut tab = server.client().await;
-    let session = tab.new_session_id().expect("a new session");
     assert!(tab.login("secret").await);
+    let token = tab.rotations.pop().expect("a new cookie at login");
+    let session = server.exchange(&token).await.expect("the new cookie");
     drop(tab);
     let load = Load::start(server.port).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -453,8 +467,8 @@ async fn a_stalled_redis_fails_calls_fast_and_loses_nothing() {
     let (again, answer) = timed_reply(&mut caller, "outage.get", json!("k")).await;
     assert_redis_unavailable(&answer, redis.port);
 
-    redis.resume();
     let back = Instant::now();
+    redis.resume();
     let (first_after, kept) = timed_reply(&mut caller, "outage.get", json!("k")).await;
     let recovered = back.elapsed();
     let (delivered, early) = deliver_after(back, &mut announcer, &mut listener, "after").await;

@@ -25,16 +25,22 @@ async fn a_new_client_gets_a_session_environment_config_and_ready() {
     assert_eq!(client.hello[2]["params"]["log"]["level"], 2);
     assert_eq!(client.hello[3]["params"], json!({}));
 
-    // The same cookie resumes the session: no new setSession.
+    // A session that holds nothing is not stored, but keeps its id...
     let mut again = Client::connect(server.port, Some(&id)).await;
-    assert_eq!(again.new_session_id(), None);
-    let who = again.reply("app.whoami", json!(null)).await;
+    assert_eq!(again.new_session_id().as_deref(), Some(id.as_str()));
+    // ...and once it holds something the same cookie resumes it: no new
+    // setSession.
+    assert_eq!(again.reply("auth.remember", json!(1)).await, true);
+    let mut resumed = Client::connect(server.port, Some(&id)).await;
+    assert_eq!(resumed.new_session_id(), None);
+    let who = resumed.reply("app.whoami", json!(null)).await;
     assert_eq!(who["id"], id.as_str());
     assert_eq!(who["newly_created"], false);
 
-    // A made-up cookie gets a fresh session.
-    let forged = Client::connect(server.port, Some(&"x".repeat(32))).await;
-    assert_ne!(forged.new_session_id().unwrap(), "x".repeat(32));
+    // A malformed cookie gets a fresh id.
+    let forged = Client::connect(server.port, Some("../../etc/passwd")).await;
+    let fresh = forged.new_session_id().expect("a new session");
+    assert!(fresh.len() == 32 && fresh.chars().all(|c| c.is_ascii_alphanumeric()));
 }
 
 #[tokio::test]

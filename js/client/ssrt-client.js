@@ -113,8 +113,16 @@
   // ---- messages from the server ---------------------------------------------
 
   var SYSTEM = {
-    setSession: function (id) {
-      document.cookie = "session_id=" + id + "; path=/; SameSite=Lax";
+    // The server sets the session cookie itself (HttpOnly): the handshake
+    // that created the session already did.
+    setSession: function () {},
+    // The session got a new id (login, logout): trade the one-time token
+    // for the new cookie, so that a reload or a new tab resumes it.
+    rotateSession: function (token) {
+      var request = new XMLHttpRequest();
+      request.open("POST", "/_ssrt/session");
+      request.setRequestHeader("X-Ssrt-Session-Token", token);
+      request.send();
     },
     setEnvironment: function (env) {
       $SS.env = env;

@@ -188,11 +188,32 @@
       later(callback, true);
       return;
     }
-    ops.op_session_set(session.id, field, value).then(
+    ops.op_session_set(session.id, session.created_at, field, value).then(
       () => later(callback, true),
       (error) => {
         console.error(`Cannot store session ${session.id}: ${error.message}`);
         later(callback, false);
+      },
+    );
+  }
+
+  /** Moves a session to a new id (Rust renames it in the store and tells
+   * its connections), then calls `done`; on failure it keeps its id. */
+  function rotate(session, done) {
+    const oldId = session.id;
+    ops.op_session_rotate(oldId).then(
+      (newId) => {
+        const entry = sessionsById.get(oldId);
+        if (entry) {
+          sessionsById.delete(oldId);
+          sessionsById.set(newId, entry);
+        }
+        session.id = newId;
+        done();
+      },
+      (error) => {
+        console.error(`Cannot give session ${oldId} a new id: ${error.message}`);
+        done();
       },
     );
   }
@@ -207,18 +228,23 @@
       persist(this, "attributes", JSON.stringify(this.attributes ?? {}), callback);
     },
     /**
-     * Logs the session in as `userId` (null logs it out): every tab now gets
-     * that user's events, and the user is marked online.
+     * Logs the session in as `userId` (null logs it out): the session gets a
+     * new id (an id known before cannot follow it), every tab now gets that
+     * user's events, and the user is marked online.
      */
     setUserId(userId, callback) {
       const previous = this.user_id;
       this.user_id = userId === null || userId === undefined ? null : String(userId);
-      if (!ephemeral.has(this)) {
+      if (ephemeral.has(this)) {
+        persist(this, "user_id", this.user_id ?? "", callback);
+        return;
+      }
+      rotate(this, () => {
         ops.op_session_user_changed(this.id, this.user_id ?? "");
         if (this.user_id !== null && onlineSettings().enabled !== false) online.add(this.user_id);
         if (this.user_id === null && previous) online.remove(previous);
-      }
-      persist(this, "user_id", this.user_id ?? "", callback);
+        persist(this, "user_id", this.user_id ?? "", callback);
+      });
     },
     logout(callback) {
       this.setUserId(null, callback);

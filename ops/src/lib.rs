@@ -32,6 +32,7 @@ deno_core::extension!(
         publish::op_publish,
         redis::op_store_command,
         redis::op_store_transaction,
+        sessions::op_session_rotate,
         sessions::op_session_set,
         sessions::op_session_user_changed,
     ],

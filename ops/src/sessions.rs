@@ -11,29 +11,49 @@ use std::rc::Rc;
 /// Told when a session logs in or out; the server moves its connections.
 pub trait LoginListener: Send + 'static {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>);
+    /// The session got a new id (at login and logout): its connections
+    /// follow, and their browsers are given the new cookie.
+    fn session_rotated(&self, old_id: &str, new_id: &str);
 }
 
 /// The engine's login listener, as kept in its `OpState`.
 pub struct LoginListenerSlot(pub Box<dyn LoginListener>);
+
+fn sessions(state: &Rc<RefCell<OpState>>) -> Result<Sessions, JsErrorBox> {
+    let sessions = state.borrow().try_borrow::<Sessions>().cloned();
+    sessions.ok_or_else(|| JsErrorBox::generic("sessions are not stored in this engine"))
+}
 
 /// Stores one field of a session: `attributes` (JSON) or `user_id`.
 #[op2]
 pub async fn op_session_set(
     state: Rc<RefCell<OpState>>,
     #[string] id: String,
+    #[number] created_at: i64,
     #[string] field: String,
     #[string] value: String,
 ) -> Result<(), JsErrorBox> {
-    let sessions = state.borrow().try_borrow::<Sessions>().cloned();
-    let Some(sessions) = sessions else {
-        return Err(JsErrorBox::generic(
-            "sessions are not stored in this engine",
-        ));
-    };
-    sessions
-        .set_field(&id, &field, &value)
+    sessions(&state)?
+        .set_field(&id, created_at, &field, &value)
         .await
         .map_err(crate::redis::js_error)
+}
+
+/// Gives a session a new id and tells the server; returns the new id.
+#[op2]
+#[string]
+pub async fn op_session_rotate(
+    state: Rc<RefCell<OpState>>,
+    #[string] id: String,
+) -> Result<String, JsErrorBox> {
+    let new_id = sessions(&state)?
+        .rotate(&id)
+        .await
+        .map_err(crate::redis::js_error)?;
+    if let Some(listener) = state.borrow().try_borrow::<LoginListenerSlot>() {
+        listener.0.session_rotated(&id, &new_id);
+    }
+    Ok(new_id)
 }
 
 /// A session's user changed; an empty `user_id` means logged out.

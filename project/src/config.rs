@@ -91,6 +91,8 @@ pub struct Settings {
     pub websocket: WebSocketSettings,
     /// **(ssrt)** seconds calls in flight get to finish on SIGTERM/SIGINT.
     pub shutdown_timeout: f64,
+    /// **(ssrt)** seconds a stored session lives without being used.
+    pub session_idle_timeout: f64,
 }
 
 /// **(ssrt)** what one WebSocket connection may cost the server.
@@ -207,7 +209,8 @@ pub fn defaults() -> Value {
             "allowed_origins": [],
             "calls_per_second": 0
         },
-        "shutdown_timeout": 10
+        "shutdown_timeout": 10,
+        "session_idle_timeout": 1_209_600
     })
 }
 

@@ -33,6 +33,8 @@ pub struct AppOptions {
     pub store: ssrt_store::Store,
     /// Told when a session logs in or out.
     pub logins: Box<dyn LoginListener>,
+    /// Where `@session` changes are stored (shared with the server).
+    pub sessions: ssrt_store::Sessions,
 }
 
 /// What a successful start loaded.
@@ -170,10 +172,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                 calls: CallTable::new(timeout),
                 cache: CompileCache::new(options.cache_dir),
                 publisher: PublisherSlot(options.publisher),
-                sessions: ssrt_store::Sessions::new(
-                    options.store.clone(),
-                    &options.config.settings.redis.key_prefix,
-                ),
+                sessions: options.sessions,
                 store: options.store,
                 logins: LoginListenerSlot(options.logins),
             };

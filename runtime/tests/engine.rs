@@ -26,6 +26,7 @@ impl Publisher for Recorder {
 struct NoLogins;
 impl ssrt_runtime::LoginListener for NoLogins {
     fn user_changed(&self, _: &str, _: Option<&str>) {}
+    fn session_rotated(&self, _: &str, _: &str) {}
 }
 
 struct Reply(oneshot::Sender<Result<String, ActionError>>);
@@ -39,12 +40,14 @@ fn start() -> (AppHandle, Recorder) {
     let project = Project::open(fixture()).unwrap();
     let config = Config::load(project.root(), "test").unwrap();
     let recorder = Recorder::default();
+    let store = ssrt_store::Store::Embedded(Default::default());
     let (app, summary) = ssrt_runtime::start(AppOptions {
         project,
         config,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
-        store: ssrt_store::Store::Embedded(Default::default()),
+        store: store.clone(),
+        sessions: ssrt_store::Sessions::new(store, "ss", std::time::Duration::from_secs(60)),
         logins: Box::new(NoLogins),
         publisher: Box::new(recorder.clone()),
     })

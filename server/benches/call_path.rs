@@ -21,6 +21,7 @@ struct NoPublisher;
 struct NoLogins;
 impl ssrt_runtime::LoginListener for NoLogins {
     fn user_changed(&self, _: &str, _: Option<&str>) {}
+    fn session_rotated(&self, _: &str, _: &str) {}
 }
 impl ssrt_runtime::Publisher for NoPublisher {
     fn publish(&self, _: Publication) {}
@@ -45,12 +46,14 @@ fn start_app() -> AppHandle {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/basic");
     let project = Project::open(root).expect("fixture");
     let config = Config::load(project.root(), "test").expect("config");
+    let store = ssrt_store::Store::Embedded(Default::default());
     let (app, _) = ssrt_runtime::start(AppOptions {
         project,
         config,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
-        store: ssrt_store::Store::Embedded(Default::default()),
+        store: store.clone(),
+        sessions: ssrt_store::Sessions::new(store, "ss", std::time::Duration::from_secs(60)),
         logins: Box::new(NoLogins),
         publisher: Box::new(NoPublisher),
     })

@@ -4,7 +4,6 @@
 //! sharing a Redis delivers them.
 
 use crate::outbox::{Outbound, Outbox};
-use ssrt_runtime::LoginListener;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::broadcast;
@@ -131,6 +130,24 @@ impl Hub {
         }
     }
 
+    /// A session got a new id: its connections are now indexed under it.
+    /// Returns their senders, so that each can be told.
+    pub fn rename_session(&self, old_id: &str, new_id: &str) -> Vec<Outbox> {
+        let mut registry = self.registry();
+        let Some(connections) = registry.by_session.remove(old_id) else {
+            return Vec::new();
+        };
+        let mut senders = Vec::with_capacity(connections.len());
+        for connection in &connections {
+            if let Some(entry) = registry.connections.get_mut(connection) {
+                entry.session_id = new_id.to_owned();
+                senders.push(entry.sender.clone());
+            }
+        }
+        registry.by_session.insert(new_id.to_owned(), connections);
+        senders
+    }
+
     /// Sends an event frame to every connection of these users on this instance.
     pub fn send_to_users(&self, user_ids: &[String], frame: &Arc<str>) {
         let registry = self.registry();
@@ -141,12 +158,6 @@ impl Hub {
                 }
             }
         }
-    }
-}
-
-impl LoginListener for Hub {
-    fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
-        self.set_session_user(session_id, user_id);
     }
 }
 
@@ -181,5 +192,12 @@ mod tests {
         hub.set_session_user("s", None);
         hub.send_to_users(&["u".into()], &frame);
         assert_eq!(frames(&mut rx1), 0);
+
+        // A new id: the session's remaining tab follows it.
+        assert_eq!(hub.rename_session("s", "t").len(), 1);
+        assert!(hub.rename_session("s", "u").is_empty());
+        hub.set_session_user("t", Some("u"));
+        hub.send_to_users(&["u".into()], &frame);
+        assert_eq!(frames(&mut rx1), 1);
     }
 }

@@ -11,6 +11,7 @@ mod hub;
 mod outbox;
 pub mod protocol;
 mod pubsub;
+mod session_cookie;
 mod shutdown;
 mod socket;
 mod state;
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::{StatusCode, Uri};
 use axum::response::Html;
-use axum::routing::get;
+use axum::routing::{get, post};
 use hub::Hub;
 use shutdown::Shutdown;
 use ssrt_assets::Assets;
@@ -84,8 +85,9 @@ impl Server {
         let store = open_store(&config).await?;
         let prefix = config.settings.redis.key_prefix.clone();
         pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
-        let sessions = Sessions::new(store.clone(), &prefix);
-        let options = app_options(&project, &config, &store, &hub);
+        let tokens = session_cookie::Tokens::default();
+        let options = app_options(&project, &config, &store, &hub, &tokens);
+        let sessions = options.sessions.clone();
         let cache_dir = options.cache_dir.clone();
         let config = Arc::new(config);
         let app = tokio::task::spawn_blocking(move || ssrt_runtime::start(options));
@@ -118,6 +120,7 @@ impl Server {
             assets: assets.clone(),
             limits: Arc::new(socket::Limits::new(&settings.websocket)),
             shutdown: Shutdown::new(seconds(settings.shutdown_timeout)),
+            tokens,
         };
         let tls = if config.settings.ssl.enabled {
             Some(tls::load(&project, &config.settings.ssl)?)
@@ -219,11 +222,11 @@ async fn serve_http(
 }
 
 /// A duration from a config value in seconds. Config checks keep these
-/// positive; a day is as good as forever here and keeps timer arithmetic
-/// from overflowing.
+/// positive and at most 1e9 s (31 years, which timers can still add to now).
 fn seconds(value: f64) -> Duration {
-    const DAY: Duration = Duration::from_secs(86_400);
-    Duration::try_from_secs_f64(value).map_or(DAY, |d| d.clamp(Duration::from_millis(1), DAY))
+    const LONGEST: Duration = Duration::from_secs(1_000_000_000);
+    Duration::try_from_secs_f64(value)
+        .map_or(LONGEST, |d| d.clamp(Duration::from_millis(1), LONGEST))
 }
 
 /// The app in its engine, with its store and publisher, but no listener:
@@ -234,7 +237,13 @@ pub async fn load_app(
     config: Config,
 ) -> Result<(AppHandle, LoadSummary, String), ServerError> {
     let store = open_store(&config).await?;
-    let options = app_options(&project, &config, &store, &Hub::new());
+    let options = app_options(
+        &project,
+        &config,
+        &store,
+        &Hub::new(),
+        &session_cookie::Tokens::default(),
+    );
     let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
         .await
         .map_err(|_| ServerError::EngineStopped)??;
@@ -248,7 +257,13 @@ async fn open_store(config: &Config) -> Result<Store, ServerError> {
 
 /// What the engine thread needs: the app, its store, where events and
 /// logins go.
-fn app_options(project: &Project, config: &Config, store: &Store, hub: &Hub) -> AppOptions {
+fn app_options(
+    project: &Project,
+    config: &Config,
+    store: &Store,
+    hub: &Hub,
+    tokens: &session_cookie::Tokens,
+) -> AppOptions {
     let prefix = &config.settings.redis.key_prefix;
     AppOptions {
         cache_dir: Some(project.ssrt_dir().join("cache")),
@@ -257,7 +272,15 @@ fn app_options(project: &Project, config: &Config, store: &Store, hub: &Hub) -> 
         publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), prefix)),
         delivery: Box::new(ReplyPump::spawn()),
         store: store.clone(),
-        logins: Box::new(hub.clone()),
+        logins: Box::new(session_cookie::SessionFollower {
+            hub: hub.clone(),
+            tokens: tokens.clone(),
+        }),
+        sessions: Sessions::new(
+            store.clone(),
+            prefix,
+            seconds(config.settings.session_idle_timeout),
+        ),
     }
 }
 
@@ -317,7 +340,10 @@ impl Delivery for ReplyPump {
 }
 
 fn router(state: AppState, project: &Project) -> Router {
-    let mut router = Router::new().route("/ws", get(socket::upgrade));
+    let mut router = Router::new().route("/ws", get(socket::upgrade)).route(
+        session_cookie::EXCHANGE_PATH,
+        post(session_cookie::exchange),
+    );
     let api = &state.config.settings.api;
     if api.enabled {
         let prefix = api.prefix.trim_matches('/');

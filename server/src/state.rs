@@ -23,4 +23,6 @@ pub struct AppState {
     /// What one WebSocket connection may cost.
     pub limits: Arc<Limits>,
     pub shutdown: Shutdown,
+    /// Tokens that trade for a session's new cookie.
+    pub tokens: crate::session_cookie::Tokens,
 }

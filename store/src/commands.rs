@@ -254,6 +254,16 @@ impl Keyspace {
                         .count() as i64,
                 )
             }
+            "RENAME" => {
+                exactly(2)?;
+                if self.live(&a[0]).is_none() {
+                    return Err("ERR no such key".to_owned());
+                }
+                if let Some(entry) = self.entries.remove(&a[0]) {
+                    self.entries.insert(a[1].clone(), entry);
+                }
+                Reply::ok()
+            }
             "EXISTS" => {
                 need(1)?;
                 Reply::Int(a.iter().filter(|k| self.live(k).is_some()).count() as i64)
@@ -773,6 +783,21 @@ mod tests {
 
     fn text(s: &str) -> Reply {
         Reply::Text(s.to_owned())
+    }
+
+    #[test]
+    fn rename_moves_value_and_expiry_and_refuses_a_missing_key() {
+        let mut db = Keyspace::default();
+        run(&mut db, "HSET old f v").unwrap();
+        run(&mut db, "EXPIRE old 100").unwrap();
+        assert_eq!(run(&mut db, "RENAME old new"), Ok(Reply::ok()));
+        assert_eq!(run(&mut db, "EXISTS old"), Ok(Reply::Int(0)));
+        assert_eq!(run(&mut db, "HGET new f"), Ok(text("v")));
+        assert!(matches!(run(&mut db, "TTL new"), Ok(Reply::Int(1..=100))));
+        assert_eq!(
+            run(&mut db, "RENAME old other"),
+            Err("ERR no such key".to_owned())
+        );
     }
 
     #[test]

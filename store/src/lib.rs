@@ -14,7 +14,7 @@ pub mod session;
 pub use embedded::EmbeddedStore;
 pub use redis_store::{CONNECTION_TIMEOUT, RESPONSE_TIMEOUT, RedisStore};
 pub use reply::Reply;
-pub use session::{SessionData, Sessions, is_valid_session_id};
+pub use session::{SessionData, Sessions, is_valid_session_id, new_session_id};
 
 use std::collections::HashMap;
 use tokio::sync::mpsc;

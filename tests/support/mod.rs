@@ -297,6 +297,21 @@ impl Server {
     pub async fn client(&self) -> Client {
         Client::connect(self.port, None).await
     }
+
+    /// Trades a `rotateSession` token for the new cookie, as the page does:
+    /// the session id it sets, or `None` when the server refuses.
+    pub async fn exchange(&self, token: &str) -> Option<String> {
+        let response = reqwest::Client::new()
+            .post(self.url("/_ssrt/session"))
+            .header("X-Ssrt-Session-Token", token)
+            .send()
+            .await
+            .expect("the exchange answers");
+        let cookie = response.headers().get("set-cookie")?.to_str().ok()?;
+        assert!(cookie.contains("; HttpOnly"), "{cookie}");
+        let id = cookie.split(';').next()?.strip_prefix("session_id=")?;
+        Some(id.to_owned())
+    }
 }
 
 impl Drop for Server {
@@ -311,37 +326,16 @@ pub struct Client {
     ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
     /// The system frames received before `ready`.
     pub hello: Vec<Value>,
+    /// Tokens for the session's new cookie, from `rotateSession` frames.
+    pub rotations: Vec<String>,
     next_cb: u64,
 }
 
 impl Client {
     pub async fn connect(port: u16, session_cookie: Option<&str>) -> Self {
-        let mut request = format!("ws://127.0.0.1:{port}/ws")
-            .into_client_request()
-            .expect("request");
-        if let Some(id) = session_cookie {
-            request.headers_mut().insert(
-                "Cookie",
-                format!("other=1; session_id={id}").parse().expect("header"),
-            );
-        }
-        let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+        Self::connect_or_error(port, session_cookie)
             .await
-            .expect("connect in time")
-            .expect("connect");
-        let mut client = Client {
-            ws,
-            hello: Vec::new(),
-            next_cb: 1,
-        };
-        loop {
-            let frame = client.next_frame().await;
-            let ready = frame["method"] == "ready";
-            client.hello.push(frame);
-            if ready {
-                break client;
-            }
-        }
+            .unwrap_or_else(|frame| panic!("the connection was refused: {frame}"))
     }
 
     /// Reads until the server closes the connection: its close code and
@@ -403,7 +397,9 @@ impl Client {
             .expect("send");
     }
 
-    /// The next text frame, as JSON.
+    /// The next text frame, as JSON. Session-cookie tokens
+    /// (`rotateSession`) are kept in `rotations`, as a browser would act on
+    /// them, not returned.
     pub async fn next_frame(&mut self) -> Value {
         loop {
             let message = tokio::time::timeout(PATIENCE, self.ws.next())
@@ -412,23 +408,43 @@ impl Client {
                 .expect("the socket is open")
                 .expect("a frame");
             if let Message::Text(text) = message {
-                return serde_json::from_str(&text).expect("frames are JSON");
+                let frame = serde_json::from_str(&text).expect("frames are JSON");
+                if let Some(frame) = self.unless_rotation(frame) {
+                    return frame;
+                }
             }
         }
     }
 
     /// The next text frame if one arrives within `wait`.
     pub async fn try_next_frame(&mut self, wait: Duration) -> Option<Value> {
-        match tokio::time::timeout(wait, self.ws.next()).await {
-            Ok(Some(Ok(Message::Text(text)))) => serde_json::from_str(&text).ok(),
-            _ => None,
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                Ok(Some(Ok(Message::Text(text)))) => {
+                    let frame = serde_json::from_str(&text).ok()?;
+                    if let Some(frame) = self.unless_rotation(frame) {
+                        return Some(frame);
+                    }
+                }
+                _ => return None,
+            }
         }
+    }
+
+    fn unless_rotation(&mut self, frame: Value) -> Option<Value> {
+        if frame["type"] == "system" && frame["method"] == "rotateSession" {
+            let token = frame["params"].as_str().expect("a token");
+            self.rotations.push(token.to_owned());
+            return None;
+        }
+        Some(frame)
     }
 
     /// Fails if any frame arrives within `quiet`: for "nobody else got it" checks.
     pub async fn expect_silence(&mut self, quiet: Duration) {
-        if let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, self.ws.next()).await {
-            panic!("expected no frame, got {message:?}");
+        if let Some(frame) = self.try_next_frame(quiet).await {
+            panic!("expected no frame, got {frame}");
         }
     }
 
@@ -581,8 +597,14 @@ impl Redis {
     }
 
     pub fn hgetall(&self, key: &str) -> String {
+        self.cli(&["HGETALL", key])
+    }
+
+    /// What `redis-cli` prints for one command.
+    pub fn cli(&self, command: &[&str]) -> String {
         let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string(), "hgetall", key])
+            .args(["-p", &self.port.to_string()])
+            .args(command)
             .output()
             .expect("redis-cli");
         String::from_utf8_lossy(&output.stdout).into_owned()
@@ -607,7 +629,7 @@ impl Client {
         if let Some(id) = session_cookie {
             request.headers_mut().insert(
                 "Cookie",
-                format!("session_id={id}").parse().expect("header"),
+                format!("other=1; session_id={id}").parse().expect("header"),
             );
         }
         let (ws, _) = tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
@@ -617,6 +639,7 @@ impl Client {
         let mut client = Client {
             ws,
             hello: Vec::new(),
+            rotations: Vec::new(),
             next_cb: 1,
         };
         loop {

@@ -49,6 +49,7 @@ pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, Con
     let seconds = [
         ("action_timeout", settings.action_timeout),
         ("shutdown_timeout", settings.shutdown_timeout),
+        ("session_idle_timeout", settings.session_idle_timeout),
         ("websocket.write_timeout", ws.write_timeout),
         ("websocket.ping_interval", ws.ping_interval),
         ("websocket.idle_timeout", ws.idle_timeout),
@@ -93,6 +94,7 @@ fn expected(pattern: &str) -> Option<Cow<'static, str>> {
         "redis.key_prefix" | "api.prefix" | "api.auth.basic.realm" => "a string",
         "action_timeout"
         | "shutdown_timeout"
+        | "session_idle_timeout"
         | "websocket.write_timeout"
         | "websocket.ping_interval"
         | "websocket.idle_timeout" => {

@@ -9,16 +9,17 @@ mod origin;
 use crate::outbox;
 use crate::protocol;
 use crate::seconds;
+use crate::session_cookie;
 use crate::state::AppState;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::http::header::ORIGIN;
+use axum::http::header::{ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::SinkExt;
 use origin::OriginPolicy;
 use ssrt_project::WebSocketSettings;
-use ssrt_store::SessionData;
+use ssrt_store::{SessionData, StoreError};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -81,31 +82,35 @@ pub async fn upgrade(
         )
             .into_response();
     }
-    let cookie = session_cookie(&headers);
+    let sent = session_cookie::read(&headers);
+    let session = state.sessions.resume_or_create(sent.as_deref()).await;
+    let cookie = match &session {
+        Ok(session) if sent.as_deref() != Some(session.id.as_str()) => {
+            session_cookie::set_cookie(&session.id, state.config.settings.ssl.enabled)
+        }
+        _ => None,
+    };
     let limit = state.limits.max_message;
-    ws.read_buffer_size(READ_BUFFER)
+    let mut response = ws
+        .read_buffer_size(READ_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| {
             let shutdown = state.shutdown.clone();
-            shutdown.track(connection(socket, state, cookie))
-        })
+            shutdown.track(connection(socket, state, session))
+        });
+    if let Some(cookie) = cookie {
+        response.headers_mut().insert(SET_COOKIE, cookie);
+    }
+    response
 }
 
-/// The `session_id` cookie, if the upgrade request carried one.
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == "session_id")
-        .map(|(_, value)| value.to_owned())
-}
-
-async fn connection(mut socket: WebSocket, state: AppState, cookie: Option<String>) {
-    let session = match state.sessions.resume_or_create(cookie.as_deref()).await {
+async fn connection(
+    mut socket: WebSocket,
+    state: AppState,
+    session: Result<SessionData, StoreError>,
+) {
+    let session = match session {
         Ok(session) => session,
         Err(e) => {
             tracing::error!("cannot load a session: {e}");
