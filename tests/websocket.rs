@@ -574,6 +574,7 @@ async fn sigterm_answers_calls_in_flight_then_closes_with_1001_and_exits_0() {
     let cb_id = busy.send_call("slow.run", json!(1000)).await;
     server.wait_for_output("slow call started");
 
+    let signalled = std::time::Instant::now();
     server.signal("TERM");
     server.wait_for_output("shutting down");
     // A connection with nothing in flight closes at once; new calls on the
@@ -598,6 +599,7 @@ async fn sigterm_answers_calls_in_flight_then_closes_with_1001_and_exits_0() {
         .exit_within(support::PATIENCE)
         .expect("the server exits");
     assert!(status.success(), "{status}");
+    eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
 }
 
 #[tokio::test]
@@ -606,6 +608,7 @@ async fn a_call_past_the_shutdown_timeout_is_cut_and_a_second_signal_exits_at_on
     let mut busy = server.client().await;
     busy.send_call("slow.run", json!(60_000)).await;
     server.wait_for_output("slow call started");
+    let signalled = std::time::Instant::now();
     server.signal("TERM");
     assert_eq!(
         busy.closed().await,
@@ -615,6 +618,7 @@ async fn a_call_past_the_shutdown_timeout_is_cut_and_a_second_signal_exits_at_on
         .exit_within(support::PATIENCE)
         .expect("the server exits");
     assert!(status.success(), "{status}");
+    eprintln!("exited {:?} after SIGTERM, cutting a call", signalled.elapsed());
 
     let mut server = app_with_slow_action(60.0);
     let mut busy = server.client().await;
