@@ -10,27 +10,67 @@ use serde_json::value::RawValue;
 use ssrt_runtime::{Audience, Publication, Publisher};
 use ssrt_store::{Message, Store, StoreError};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
+
+/// Events that may wait to be published. While Redis stalls, each publish
+/// takes its 1 s timeout; past this backlog new events are dropped (and
+/// counted in the log) rather than queued without bound.
+const PUBLISH_BACKLOG: usize = 10_000;
+/// At most one log line per this long about failing publishes.
+const LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Publishes from the engine thread: queued, then sent in order by one task.
 pub struct StorePublisher {
     prefix: String,
-    queue: mpsc::UnboundedSender<(String, String)>,
+    queue: mpsc::Sender<(String, String)>,
+    dropped: Arc<AtomicU64>,
 }
 
 impl StorePublisher {
     pub fn spawn(store: Store, prefix: &str) -> Self {
-        let (queue, mut pending) = mpsc::unbounded_channel::<(String, String)>();
+        let (queue, mut pending) = mpsc::channel::<(String, String)>(PUBLISH_BACKLOG);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let counted = dropped.clone();
         tokio::spawn(async move {
+            let mut failures = FailureLog::default();
             while let Some((channel, payload)) = pending.recv().await {
                 if let Err(e) = store.publish(&channel, &payload).await {
-                    tracing::error!("cannot publish on {channel}: {e}");
+                    failures.record(&channel, &e, counted.swap(0, Ordering::Relaxed));
                 }
             }
         });
         Self {
             prefix: prefix.to_owned(),
             queue,
+            dropped,
+        }
+    }
+}
+
+/// Logs the first failing publish at once, then one summary per
+/// [`LOG_EVERY`], so that an outage under load does not flood the log.
+#[derive(Default)]
+struct FailureLog {
+    last: Option<Instant>,
+    since: u64,
+}
+
+impl FailureLog {
+    fn record(&mut self, channel: &str, error: &StoreError, dropped: u64) {
+        self.since += 1 + dropped;
+        if self.last.is_some_and(|last| last.elapsed() < LOG_EVERY) {
+            return;
+        }
+        self.last = Some(Instant::now());
+        let others = std::mem::take(&mut self.since) - 1;
+        if others == 0 {
+            tracing::error!("cannot publish on {channel}: {error}");
+        } else {
+            tracing::error!(
+                "cannot publish on {channel}: {error} ({others} other event(s) lost since the last report)"
+            );
         }
     }
 }
@@ -50,8 +90,14 @@ impl Publisher for StorePublisher {
                 .collect(),
         };
         for channel in channels {
-            // An error only means the server is shutting down.
-            let _ = self.queue.send((channel, body.clone()));
+            match self.queue.try_send((channel, body.clone())) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+                // The server is shutting down.
+                Err(mpsc::error::TrySendError::Closed(_)) => {}
+            }
         }
     }
 }

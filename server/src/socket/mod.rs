@@ -12,7 +12,7 @@ use crate::seconds;
 use crate::session_cookie;
 use crate::state::AppState;
 use axum::extract::State;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::header::{ORIGIN, SET_COOKIE};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -116,6 +116,11 @@ async fn connection(
             tracing::error!("cannot load a session: {e}");
             let frame = protocol::error("session_unavailable", &e.to_string());
             let _ = socket.send(Message::Text(frame.into())).await;
+            let close = CloseFrame {
+                code: close_code::ERROR,
+                reason: "the session store is unavailable".into(),
+            };
+            let _ = socket.send(Message::Close(Some(close))).await;
             return;
         }
     };
