@@ -5,6 +5,8 @@
 //! `$SS.config`; [`Settings`] is the typed view of the keys ssrt itself uses.
 
 mod check;
+#[cfg(test)]
+mod fuzz;
 mod keys;
 
 pub use keys::ConfigWarning;
