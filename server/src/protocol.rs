@@ -55,6 +55,9 @@ struct Frame<'a> {
     cb_id: Option<&'a RawValue>,
 }
 
+/// What JSON allows around values (RFC 8259): not every Unicode space.
+const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
 /// Parses a text frame from the browser.
 pub fn parse(text: &str) -> Result<CallFrame<'_>, FrameError> {
     let frame: Frame = serde_json::from_str(text).map_err(|e| {
@@ -66,6 +69,11 @@ pub fn parse(text: &str) -> Result<CallFrame<'_>, FrameError> {
             FrameError::UnableToParse
         }
     })?;
+    // serde also reads a struct from a JSON array (`["server","a.b",25]`);
+    // frames are objects (SPEC 3), and an array has no `type`.
+    if !text.trim_start_matches(JSON_WHITESPACE).starts_with('{') {
+        return Err(FrameError::MissingType);
+    }
     match frame.kind.as_deref() {
         None => Err(FrameError::MissingType),
         Some("server") => Ok(CallFrame {
@@ -113,6 +121,9 @@ pub(crate) fn json_string(text: &str) -> String {
 }
 
 #[cfg(test)]
+pub(crate) mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
@@ -151,6 +162,11 @@ mod tests {
             "missing_message_type"
         );
         assert_eq!(parse("[1,2]").unwrap_err().code(), "missing_message_type");
+        // An array is no frame, even when serde could read one from it.
+        assert_eq!(
+            parse(r#"["server","app.square",25]"#).unwrap_err(),
+            FrameError::MissingType
+        );
         assert_eq!(
             parse(r#"{"type":"nope"}"#).unwrap_err().code(),
             "invalid_message_type"
