@@ -13,7 +13,7 @@ use ssrt_store::SessionData;
 use tokio::sync::oneshot;
 
 /// How the reply is written.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Html,
     Json,
@@ -31,14 +31,14 @@ pub async fn call(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    let (path, format) = split_format(path.trim_end_matches('/'));
+    let (path, format) = route(&path);
     if path.is_empty() {
         return index_page(&state, None);
     }
     if state.actions.get(path).is_some() {
         return index_page(&state, Some(path));
     }
-    let method = path.replace('/', ".");
+    let method = method_name(path);
     let query = query.as_deref().filter(|q| !q.is_empty());
     let params = match query.map(parse_params).transpose() {
         Ok(params) => params,
@@ -84,6 +84,19 @@ impl Responder for HttpReply {
     }
 }
 
+/// The path axum decoded, without trailing slashes or the extension, and the
+/// format the extension asks for.
+fn route(path: &str) -> (&str, Format) {
+    split_format(path.trim_end_matches('/'))
+}
+
+/// `app/square` → `app.square`: the path names an action, never a file. A
+/// `.`, `..` or empty segment leaves an empty part in the method, which the
+/// dispatcher refuses (`invalid_action_length`) before looking anything up.
+fn method_name(path: &str) -> String {
+    path.replace('/', ".")
+}
+
 /// `app/square.json` → (`app/square`, JSON); no extension means HTML.
 fn split_format(path: &str) -> (&str, Format) {
     if let Some(stem) = path.strip_suffix(".json") {
@@ -122,9 +135,11 @@ fn parse_params(query: &str) -> Result<Value, String> {
 /// The username and password of an `Authorization: Basic` header.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let encoded = value
-        .strip_prefix("Basic ")
-        .or_else(|| value.strip_prefix("basic "))?;
+    // The scheme name is case-insensitive (RFC 7235 §2.1): `BASIC` too.
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(encoded.trim())
         .ok()?;
@@ -218,6 +233,9 @@ pub(crate) fn escape_html(text: &str) -> String {
 }
 
 #[cfg(test)]
+mod fuzz;
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -255,6 +273,14 @@ mod tests {
         headers.insert(
             header::AUTHORIZATION,
             HeaderValue::from_static("Basic dG9tOnNlY3JldA=="),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(("tom".to_owned(), "secret".to_owned()))
+        );
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("BASIC dG9tOnNlY3JldA=="),
         );
         assert_eq!(
             basic_credentials(&headers),
