@@ -2,9 +2,9 @@
 //! expiry (EXPIRE, PEXPIRE, TTL, PTTL, PERSIST), the whole database (DBSIZE,
 //! FLUSHDB) and the connection checks PING and ECHO.
 
-use super::{Call, Entry, Keyspace, Result, Value, glob, int, texts};
+use super::{Call, Entry, Keyspace, Result, Value, deadline, glob, int, texts};
 use crate::reply::Reply;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
     let a = call.args;
@@ -42,8 +42,8 @@ pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
             };
             Reply::Text(kind.to_owned())
         }),
-        "EXPIRE" => expire(db, call, Duration::from_secs),
-        "PEXPIRE" => expire(db, call, Duration::from_millis),
+        "EXPIRE" => expire(db, call, 1000),
+        "PEXPIRE" => expire(db, call, 1),
         "TTL" | "PTTL" => call
             .exactly(1)
             .map(|()| ttl(db, &a[0], call.upper == "TTL")),
@@ -97,13 +97,14 @@ fn keys(db: &mut Keyspace, pattern: &str) -> Reply {
 
 /// `EXPIRE`/`PEXPIRE`: a time to live of `amount` units; zero or less
 /// deletes the key at once, as Redis does.
-fn expire(db: &mut Keyspace, call: &Call, unit: fn(u64) -> Duration) -> Result<Reply> {
+fn expire(db: &mut Keyspace, call: &Call, unit_ms: i64) -> Result<Reply> {
     call.exactly(2)?;
     let key = &call.args[0];
     let amount = int(&call.args[1])?;
+    let at = deadline(amount, unit_ms, call.name)?;
     Ok(match db.live(key) {
         Some(entry) if amount > 0 => {
-            entry.expires = Some(Instant::now() + unit(amount as u64));
+            entry.expires = Some(at);
             Reply::Int(1)
         }
         Some(_) => {

@@ -28,13 +28,7 @@ pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
             }
             Ok(Reply::Int(l.len() as i64))
         }),
-        "LPOP" | "RPOP" => call.exactly(1).and_then(|()| {
-            let popped = db
-                .existing(&a[0], list)?
-                .and_then(|l| if front { l.pop_front() } else { l.pop_back() });
-            db.drop_if_empty(&a[0]);
-            Ok(popped.map_or(Reply::Nil, Reply::Text))
-        }),
+        "LPOP" | "RPOP" => pop(db, call, front),
         "LLEN" => call.exactly(1).and_then(|()| {
             let len = db.existing(&a[0], list)?.map_or(0, |l| l.len());
             Ok(Reply::Int(len as i64))
@@ -83,6 +77,37 @@ pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
         _ => return None,
     };
     Some(reply)
+}
+
+/// `LPOP`/`RPOP key [count]`: one item, or (with a count) an array of up
+/// to `count`; nil when there is no list.
+fn pop(db: &mut Keyspace, call: &Call, front: bool) -> Result<Reply> {
+    let a = call.args;
+    if a.is_empty() || a.len() > 2 {
+        return Err(call.arity());
+    }
+    let count = match a.get(1) {
+        Some(count) => Some(
+            usize::try_from(int(count)?)
+                .map_err(|_| "ERR value is out of range, must be positive".to_owned())?,
+        ),
+        None => None,
+    };
+    let Some(l) = db.existing(&a[0], list)? else {
+        return Ok(Reply::Nil);
+    };
+    let mut popped = Vec::new();
+    while popped.len() < count.unwrap_or(1) {
+        match if front { l.pop_front() } else { l.pop_back() } {
+            Some(item) => popped.push(Reply::Text(item)),
+            None => break,
+        }
+    }
+    db.drop_if_empty(&a[0]);
+    Ok(match count {
+        Some(_) => Reply::Array(popped),
+        None => popped.pop().unwrap_or(Reply::Nil),
+    })
 }
 
 /// `LREM`: removes up to `count` copies of `item` from the head (from the

@@ -16,7 +16,7 @@ mod strings;
 
 use crate::reply::Reply;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Instant;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 enum Value {
     Str(String),
@@ -103,8 +103,42 @@ const FAMILIES: [Family; 6] = [
     sorted_sets::run,
 ];
 
+/// An integer as Redis's `string2ll` reads one: an optional `-`, then `0`
+/// or digits without a leading zero; no `+`, no spaces.
 fn int(text: &str) -> Result<i64> {
-    text.parse().map_err(|_| NOT_INTEGER.to_owned())
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    let canonical = text == "0"
+        || digits
+            .bytes()
+            .next()
+            .is_some_and(|b| (b'1'..=b'9').contains(&b))
+            && digits.bytes().all(|b| b.is_ascii_digit());
+    canonical
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| NOT_INTEGER.to_owned())
+}
+
+/// When a time to live of `amount` units of `unit_ms` milliseconds, given
+/// to `command`, ends. Like Redis, refuses one whose end in Unix
+/// milliseconds would overflow (instead of panicking on `Instant` maths).
+fn deadline(amount: i64, unit_ms: i64, command: &str) -> Result<Instant> {
+    let invalid = || {
+        format!(
+            "ERR invalid expire time in '{}' command",
+            command.to_lowercase()
+        )
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let ms = amount
+        .checked_mul(unit_ms)
+        .filter(|ms| ms.checked_add(now).is_some())
+        .ok_or_else(invalid)?;
+    Instant::now()
+        .checked_add(Duration::from_millis(ms.max(0) as u64))
+        .ok_or_else(invalid)
 }
 
 fn float(text: &str) -> Result<f64> {
@@ -113,7 +147,9 @@ fn float(text: &str) -> Result<f64> {
         "-inf" => Ok(f64::NEG_INFINITY),
         _ => text
             .parse()
-            .map_err(|_| "ERR value is not a valid float".to_owned()),
+            .ok()
+            .filter(|f: &f64| !f.is_nan())
+            .ok_or_else(|| "ERR value is not a valid float".to_owned()),
     }
 }
 

@@ -21,6 +21,7 @@ fn new_zset() -> Value {
 pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
     let a = call.args;
     let reply = match call.upper.as_str() {
+        "ZADD" if a.len() >= 3 && a.len().is_multiple_of(2) => Err("ERR syntax error".to_owned()),
         "ZADD" => call.key_and_pairs().and_then(|()| {
             let scores: Vec<(f64, &String)> = a[1..]
                 .chunks(2)
@@ -36,8 +37,11 @@ pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
         "ZINCRBY" => call.exactly(3).and_then(|()| {
             let by = float(&a[1])?;
             let z = db.get_or(&a[0], new_zset, zset)?;
-            let score = z.entry(a[2].clone()).or_insert(0.0);
-            *score += by;
+            let score = z.get(&a[2]).copied().unwrap_or(0.0) + by;
+            if score.is_nan() {
+                return Err("ERR resulting score is not a number (NaN)".to_owned());
+            }
+            z.insert(a[2].clone(), score);
             Ok(Reply::Text(score.to_string()))
         }),
         "ZSCORE" => call.exactly(2).and_then(|()| {
@@ -64,9 +68,18 @@ fn zrange(db: &mut Keyspace, call: &Call) -> Result<Reply> {
     call.need(3)?;
     let a = call.args;
     let (start, stop) = (int(&a[1])?, int(&a[2])?);
-    let with_scores = a
-        .get(3)
-        .is_some_and(|o| o.eq_ignore_ascii_case("WITHSCORES"));
+    let mut with_scores = false;
+    for option in &a[3..] {
+        match option.to_uppercase().as_str() {
+            "WITHSCORES" => with_scores = true,
+            other @ ("BYSCORE" | "BYLEX" | "REV" | "LIMIT") if call.upper == "ZRANGE" => {
+                return Err(format!(
+                    "ERR 'zrange' with {other} is not supported by the embedded store; configure Redis to use it"
+                ));
+            }
+            _ => return Err("ERR syntax error".to_owned()),
+        }
+    }
     let mut members: Vec<(String, f64)> = db
         .existing(&a[0], zset)?
         .map(|z| z.iter().map(|(m, s)| (m.clone(), *s)).collect())

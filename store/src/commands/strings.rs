@@ -1,9 +1,8 @@
 //! String commands: GET, SET (with NX, XX, EX, PX), SETEX, SETNX, GETSET,
 //! MGET, MSET, the counters INCR, DECR, INCRBY, DECRBY, and APPEND, STRLEN.
 
-use super::{Call, Keyspace, Result, Value, WRONGTYPE, int};
+use super::{Call, Keyspace, Result, Value, WRONGTYPE, deadline, int};
 use crate::reply::Reply;
-use std::time::{Duration, Instant};
 
 fn string(v: &mut Value) -> Option<&mut String> {
     if let Value::Str(s) = v { Some(s) } else { None }
@@ -82,24 +81,17 @@ fn set(db: &mut Keyspace, call: &Call) -> Result<Reply> {
     let mut options = a[2..].iter();
     while let Some(option) = options.next() {
         match option.to_uppercase().as_str() {
-            "NX" => nx = true,
-            "XX" => xx = true,
-            unit @ ("EX" | "PX") => {
+            "NX" if !xx => nx = true,
+            "XX" if !nx => xx = true,
+            unit @ ("EX" | "PX") if expires.is_none() => {
                 let amount = int(options
                     .next()
                     .ok_or_else(|| "ERR syntax error".to_owned())?)?;
                 if amount <= 0 {
                     return Err("ERR invalid expire time in 'set' command".to_owned());
                 }
-                let amount = amount as u64;
-                expires = Some(
-                    Instant::now()
-                        + if unit == "EX" {
-                            Duration::from_secs(amount)
-                        } else {
-                            Duration::from_millis(amount)
-                        },
-                );
+                let unit_ms = if unit == "EX" { 1000 } else { 1 };
+                expires = Some(deadline(amount, unit_ms, "set")?);
             }
             _ => return Err("ERR syntax error".to_owned()),
         }
@@ -119,7 +111,7 @@ fn setex(db: &mut Keyspace, call: &Call) -> Result<Reply> {
     if seconds <= 0 {
         return Err("ERR invalid expire time in 'setex' command".to_owned());
     }
-    let expires = Instant::now() + Duration::from_secs(seconds as u64);
+    let expires = deadline(seconds, 1000, "setex")?;
     db.set_string(&a[0], &a[2], Some(expires));
     Ok(Reply::ok())
 }
@@ -144,6 +136,7 @@ mod tests {
     use super::super::NOT_INTEGER;
     use super::super::test_support::{run, text};
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn strings_counters_and_expiry() {
