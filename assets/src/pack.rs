@@ -68,10 +68,16 @@ pub(crate) async fn pack(sources: &Sources) -> Result<PackReport, AssetError> {
     match sources.page(&tags).await {
         Ok(index) => {
             // Written aside and renamed, so a request never reads half a page.
-            let index_path = sources.project().root().join("public/index.html");
-            let partial = suffixed(&index_path, ".partial");
-            std::fs::write(&partial, index).map_err(|source| io(&partial, source))?;
-            std::fs::rename(&partial, &index_path).map_err(|source| io(&index_path, source))?;
+            let public = sources.project().root().join("public");
+            let index_path = public.join("index.html");
+            let mut partial =
+                tempfile::NamedTempFile::new_in(&public).map_err(|source| io(&public, source))?;
+            partial
+                .write_all(index.as_bytes())
+                .map_err(|source| io(partial.path(), source))?;
+            partial
+                .persist(&index_path)
+                .map_err(|e| io(&index_path, e.error))?;
         }
         Err(AssetError::NoPage) => {
             tracing::warn!("no app/views/app.jade: public/index.html is not written");

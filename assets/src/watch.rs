@@ -2,9 +2,9 @@
 //! `notify`, and what a change means: a stylesheet swap, a page reload, or
 //! nothing until restart (server code).
 
-use notify::{EventKind, RecursiveMode, Watcher as _};
+use notify::{EventKind, RecursiveMode};
+use notify_debouncer_full::{DebounceEventResult, Debouncer, RecommendedCache, new_debouncer};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Duration;
 
 /// How long a burst of file events (an editor's save) is gathered for.
@@ -23,47 +23,48 @@ pub enum Change {
 
 /// Keeps the watch running; dropping it stops it.
 pub struct Watcher {
-    _watcher: notify::RecommendedWatcher,
+    _debouncer: Debouncer<notify::RecommendedWatcher, RecommendedCache>,
 }
 
-/// Watches `folders` recursively and calls `on_change`, on a thread of its
-/// own, with each debounced batch of changed paths. Only writes count (reads
-/// are events too, and the compilers read the sources); hidden and private
-/// files are left out.
+/// Watches `folders` recursively and calls `on_change`, on the debouncer's
+/// thread, with each debounced batch of changed paths. Only writes count
+/// (reads are events too, and the compilers read the sources); hidden and
+/// private files are left out.
 pub fn watch(
     folders: &[PathBuf],
     mut on_change: impl FnMut(Vec<PathBuf>) + Send + 'static,
 ) -> Result<Watcher, notify::Error> {
-    let (events_tx, events) = mpsc::channel::<PathBuf>();
-    let mut watcher =
-        notify::recommended_watcher(move |event: notify::Result<notify::Event>| match event {
-            Ok(event) if is_write(&event.kind) => {
-                for path in event.paths.into_iter().filter(|path| !is_hidden(path)) {
-                    let _ = events_tx.send(path);
+    let mut debouncer =
+        new_debouncer(
+            DEBOUNCE,
+            None,
+            move |result: DebounceEventResult| match result {
+                Ok(events) => {
+                    let mut batch: Vec<PathBuf> = events
+                        .into_iter()
+                        .filter(|debounced| is_write(&debounced.event.kind))
+                        .flat_map(|debounced| debounced.event.paths)
+                        .filter(|path| !is_hidden(path))
+                        .collect();
+                    batch.sort();
+                    batch.dedup();
+                    if !batch.is_empty() {
+                        on_change(batch);
+                    }
                 }
-            }
-            Ok(_) => {}
-            Err(e) => tracing::warn!("watching for changes failed: {e}"),
-        })?;
+                Err(errors) => {
+                    for e in errors {
+                        tracing::warn!("watching for changes failed: {e}");
+                    }
+                }
+            },
+        )?;
     for folder in folders {
-        watcher.watch(folder, RecursiveMode::Recursive)?;
+        debouncer.watch(folder, RecursiveMode::Recursive)?;
     }
-    std::thread::Builder::new()
-        .name("ssrt-watch".into())
-        .spawn(move || {
-            // Ends when the watcher, and with it the sender, is dropped.
-            while let Ok(first) = events.recv() {
-                let mut batch = vec![first];
-                while let Ok(path) = events.recv_timeout(DEBOUNCE) {
-                    batch.push(path);
-                }
-                batch.sort();
-                batch.dedup();
-                on_change(batch);
-            }
-        })
-        .map_err(notify::Error::io)?;
-    Ok(Watcher { _watcher: watcher })
+    Ok(Watcher {
+        _debouncer: debouncer,
+    })
 }
 
 fn is_write(kind: &EventKind) -> bool {

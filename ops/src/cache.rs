@@ -3,8 +3,8 @@
 //! means the CoffeeScript compiler is never even loaded at start-up.
 
 use deno_core::{OpState, op2};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Where compiled output is kept; `None` disables caching.
 pub struct CompileCache {
@@ -45,18 +45,15 @@ impl CompileCache {
     }
 }
 
-/// Writes through a temporary file so a reader never sees half an entry.
-/// The temporary name is unique per write: the app's engine and the
-/// compilers' engine may store the same shared file at the same moment.
+/// Writes through a temporary file in the same folder, renamed into place,
+/// so a reader never sees half an entry. Its name is unique: the app's engine
+/// and the compilers' engine may store the same shared file at once.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let unique = WRITES.fetch_add(1, Ordering::Relaxed);
-    let temporary = path.with_extension(format!("tmp{}-{unique}", std::process::id()));
-    std::fs::write(&temporary, text)?;
-    std::fs::rename(&temporary, path)
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(text.as_bytes())?;
+    file.persist(path).map(drop).map_err(|e| e.error)
 }
 
 #[op2]
