@@ -39,7 +39,6 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 const RESUBSCRIBE_MAX_PAUSE: Duration = Duration::from_secs(1);
 
 pub struct RedisStore {
-    client: redis::Client,
     commands: ConnectionManager,
     /// Connections to databases other than 0 (`R.select(n)`), made on first use.
     other_databases: Mutex<HashMap<u32, ConnectionManager>>,
@@ -73,8 +72,14 @@ impl Query<'_> {
 /// lost or did not answer in time is `redis_unavailable`, naming Redis's
 /// address; anything else is the backend's fault.
 fn failure(address: &str, e: redis::RedisError) -> StoreError {
-    if e.code().is_some() {
-        return StoreError::Command(e.to_string());
+    if let Some(code) = e.code() {
+        // As Redis words it (`WRONGTYPE Operation against…`), as the
+        // embedded store does, not the client's `ResponseError: …`.
+        let message = match e.detail() {
+            Some(detail) => format!("{code} {detail}"),
+            None => code.to_owned(),
+        };
+        return StoreError::Command(message);
     }
     let problem = if e.is_timeout() {
         format!(
@@ -95,9 +100,17 @@ fn failure(address: &str, e: redis::RedisError) -> StoreError {
     }
 }
 
-/// The client for database `db` at `address`, speaking RESP3 (push messages).
+/// The client for commands on database `db` at `address`. It speaks RESP2,
+/// so that replies have the shapes node_redis gave apps (`ZSCORE` as a
+/// string, `WITHSCORES` flat), the same as the embedded store's.
 fn client(address: &str, db: u32) -> Result<redis::Client, StoreError> {
-    redis::Client::open(format!("redis://{address}/{db}?protocol=resp3")).map_err(backend)
+    redis::Client::open(format!("redis://{address}/{db}")).map_err(backend)
+}
+
+/// The client for pub/sub, speaking RESP3 for push messages and automatic
+/// resubscription.
+fn pubsub_client(address: &str) -> Result<redis::Client, StoreError> {
+    redis::Client::open(format!("redis://{address}/0?protocol=resp3")).map_err(backend)
 }
 
 fn config() -> ConnectionManagerConfig {
@@ -125,12 +138,10 @@ impl RedisStore {
                 )));
             }
         }
-        let client = client(&address, 0)?;
-        let commands = ConnectionManager::new_with_config(client.clone(), config())
+        let commands = ConnectionManager::new_with_config(client(&address, 0)?, config())
             .await
             .map_err(|e| StoreError::Backend(format!("cannot reach Redis at {address}: {e}")))?;
         Ok(Self {
-            client,
             commands,
             other_databases: Mutex::default(),
             address,
@@ -224,9 +235,10 @@ impl RedisStore {
             .set_push_sender(push_tx)
             .set_automatic_resubscription();
         let unavailable = |e| failure(&self.address, e);
-        let mut connection = ConnectionManager::new_with_config(self.client.clone(), config)
-            .await
-            .map_err(unavailable)?;
+        let mut connection =
+            ConnectionManager::new_with_config(pubsub_client(&self.address)?, config)
+                .await
+                .map_err(unavailable)?;
         for channel in channels {
             connection.subscribe(channel).await.map_err(unavailable)?;
         }

@@ -42,12 +42,12 @@ pub(super) fn run(db: &mut Keyspace, call: &Call) -> Option<Result<Reply>> {
                 return Err("ERR resulting score is not a number (NaN)".to_owned());
             }
             z.insert(a[2].clone(), score);
-            Ok(Reply::Text(score.to_string()))
+            Ok(Reply::Text(redis_double(score)))
         }),
         "ZSCORE" => call.exactly(2).and_then(|()| {
             Ok(db
                 .existing(&a[0], zset)?
-                .and_then(|z| z.get(&a[1]).map(|s| Reply::Text(s.to_string())))
+                .and_then(|z| z.get(&a[1]).map(|s| Reply::Text(redis_double(*s))))
                 .unwrap_or(Reply::Nil))
         }),
         "ZREM" => call
@@ -93,11 +93,42 @@ fn zrange(db: &mut Keyspace, call: &Call) -> Result<Reply> {
         for (member, score) in &members[from..=to] {
             out.push(Reply::Text(member.clone()));
             if with_scores {
-                out.push(Reply::Text(score.to_string()));
+                out.push(Reply::Text(redis_double(*score)));
             }
         }
     }
     Ok(Reply::Array(out))
+}
+
+/// A score as Redis writes it over RESP2 (`%.17g`): `0.1` is
+/// `0.10000000000000001`, `3` is `3`, `1e20` is `1e+20`.
+fn redis_double(value: f64) -> String {
+    const DIGITS: i32 = 17;
+    if value.is_infinite() {
+        return if value > 0.0 { "inf" } else { "-inf" }.to_owned();
+    }
+    if value == 0.0 {
+        return if value.is_sign_negative() { "-0" } else { "0" }.to_owned();
+    }
+    let scientific = format!("{:.*e}", (DIGITS - 1) as usize, value);
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    let trim = |digits: &str| -> String {
+        if digits.contains('.') {
+            digits
+                .trim_end_matches('0')
+                .trim_end_matches('.')
+                .to_owned()
+        } else {
+            digits.to_owned()
+        }
+    };
+    if (-4..DIGITS).contains(&exponent) {
+        trim(&format!("{:.*}", (DIGITS - 1 - exponent) as usize, value))
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{sign}{:02}", trim(mantissa), exponent.abs())
+    }
 }
 
 #[cfg(test)]
