@@ -7,57 +7,11 @@
 //! test also holds the two backends to the same reply shapes (node_redis's,
 //! see `Reply`) and the same error wording.
 
+mod common;
+
+use common::Redis;
 use ssrt_store::{EmbeddedStore, RedisStore, Reply, StoreError};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A `redis-server` on a free port with no persistence, killed when dropped.
-/// (As in redis_faults.rs; integration tests cannot share a module cheaply.)
-struct Redis {
-    port: u16,
-    dir: PathBuf,
-    child: Child,
-}
-
-impl Redis {
-    fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let dir = std::env::temp_dir().join(format!("ssrt-store-differential-{port}"));
-        std::fs::create_dir_all(&dir).expect("a folder for redis-server");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .current_dir(&dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "redis-server must be on PATH for the differential test \
-                 (scripts/setup.sh installs it; CI does too)",
-            );
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "redis-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Redis { port, dir, child }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use std::time::Duration;
 
 /// The script. One command per line, words split on spaces. A line starting
 /// with `sleep N` waits N ms on both sides; `#` starts a comment.
