@@ -201,8 +201,7 @@ fn async_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
     let (project, env, mut config) = open_project(&dir)?;
     if let Some(port) = port {
-        config.settings.port = port;
-        config.value["port"] = port.into();
+        config.set_port(port);
     }
     init_logging(config.settings.log.level, config.settings.enable_color);
     for warning in &config.warnings {

@@ -284,6 +284,13 @@ impl Config {
         })
     }
 
+    /// Listens on `port` instead (`ssrt start --port`): in `settings`, and in
+    /// `value`, where the app reads `$SS.config.port`.
+    pub fn set_port(&mut self, port: u16) {
+        self.settings.port = port;
+        self.value["port"] = port.into();
+    }
+
     /// `config.client`: the part the browser receives in `setConfig`.
     pub fn client(&self) -> Value {
         self.value.get("client").cloned().unwrap_or(Value::Null)
