@@ -9,6 +9,7 @@ mod commands;
 mod embedded;
 mod redis_store;
 mod reply;
+mod sentinel;
 pub mod session;
 
 pub use embedded::EmbeddedStore;
@@ -66,6 +67,19 @@ pub enum StoreChoice {
     Embedded,
 }
 
+/// Where Redis is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RedisAt {
+    /// One server at `host:port`.
+    Server { host: String, port: u16 },
+    /// Wherever the sentinels (`host:port` each) say the master named
+    /// `master_name` is, following it across failovers.
+    Sentinel {
+        sentinels: Vec<String>,
+        master_name: String,
+    },
+}
+
 /// A store backend. An enum rather than a trait object: the set is closed and
 /// calls stay static.
 #[derive(Clone)]
@@ -76,12 +90,28 @@ pub enum Store {
 }
 
 impl Store {
-    /// Opens the store the app asked for.
+    /// Opens the store the app asked for, with Redis at `host:port`.
     pub async fn open(choice: StoreChoice, host: &str, port: u16) -> Result<Self, StoreError> {
+        let at = RedisAt::Server {
+            host: host.to_owned(),
+            port,
+        };
+        Self::open_at(choice, &at).await
+    }
+
+    /// Opens the store the app asked for, with Redis where `at` says.
+    pub async fn open_at(choice: StoreChoice, at: &RedisAt) -> Result<Self, StoreError> {
         if choice == StoreChoice::Embedded {
             return Ok(Store::Embedded(EmbeddedStore::new()));
         }
-        match RedisStore::connect(host, port).await {
+        let connected = match at {
+            RedisAt::Server { host, port } => RedisStore::connect(host, *port).await,
+            RedisAt::Sentinel {
+                sentinels,
+                master_name,
+            } => RedisStore::connect_via_sentinel(sentinels, master_name).await,
+        };
+        match connected {
             Ok(redis) => Ok(Store::Redis(std::sync::Arc::new(redis))),
             Err(e) => match choice {
                 StoreChoice::Auto {
@@ -102,7 +132,12 @@ impl Store {
     pub fn describe(&self) -> String {
         match self {
             Store::Embedded(_) => "embedded (in-process, single machine; no Redis)".to_owned(),
-            Store::Redis(redis) => format!("redis at {}", redis.address()),
+            Store::Redis(redis) => match redis.sentinels() {
+                Some((master_name, sentinels)) => {
+                    format!("redis via sentinel {master_name} at {sentinels}")
+                }
+                None => format!("redis at {}", redis.address()),
+            },
         }
     }
 

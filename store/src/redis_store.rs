@@ -9,13 +9,23 @@
 //! a loop on a caller's behalf: a reconnect is one connection attempt, made
 //! when a call finds the connection broken (and, for pub/sub, by a watcher
 //! pinging at most once per [`RESUBSCRIBE_MAX_PAUSE`]).
+//!
+//! With Redis Sentinel (`redis.sentinels`), the master is wherever the
+//! sentinels say, and the store follows a failover: a call that finds the
+//! master gone (refused, dropped, timed out, or `READONLY` from a master
+//! turned replica) makes the store ask the sentinels again, and when they
+//! name another master the connections are replaced by ones to it. A call
+//! that was never run (refused, `READONLY`) is sent once more, to the new
+//! master; any other fails fast as it would without Sentinel. The pub/sub
+//! watcher asks the sentinels too, and subscribes again on the new master.
 
+use crate::sentinel::Sentinels;
 use crate::{Message, Reply, StoreError};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{PushKind, Value};
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// How long one attempt to open a connection to Redis (TCP connect and the
@@ -37,13 +47,35 @@ const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
 /// The pub/sub watcher pings a lost Redis with pauses doubling from 100 ms up
 /// to this, so events flow again at most about this long after Redis returns.
 const RESUBSCRIBE_MAX_PAUSE: Duration = Duration::from_secs(1);
+/// The least time between two lookups of the master after calls failed, so
+/// that a load of failing calls while Sentinel has not yet promoted a
+/// replica does not become a load on the sentinels.
+const LOOKUP_INTERVAL: Duration = Duration::from_millis(100);
 
 pub struct RedisStore {
+    shared: Arc<Shared>,
+}
+
+/// What the store's calls and its failover follower share.
+struct Shared {
+    /// The master in use; replaced when the sentinels name another.
+    master: RwLock<Arc<Master>>,
+    /// Where the master is found, with Redis Sentinel.
+    sentinels: Option<Sentinels>,
+    /// When the last lookup after a failed call ended; held while one runs,
+    /// so that only one call at a time asks the sentinels.
+    last_lookup: tokio::sync::Mutex<Option<Instant>>,
+}
+
+/// One Redis master and the connections to it.
+struct Master {
+    /// `host:port`.
+    address: String,
+    /// How errors name it: the address, and with Sentinel the master's name.
+    label: String,
     commands: ConnectionManager,
     /// Connections to databases other than 0 (`R.select(n)`), made on first use.
     other_databases: Mutex<HashMap<u32, ConnectionManager>>,
-    /// `host:port`.
-    address: String,
 }
 
 fn backend(e: redis::RedisError) -> StoreError {
@@ -120,32 +152,39 @@ fn config() -> ConnectionManagerConfig {
         .set_number_of_retries(RECONNECT_RETRIES)
 }
 
-impl RedisStore {
-    /// Connects to Redis at `host:port`, failing fast when nothing answers.
-    pub async fn connect(host: &str, port: u16) -> Result<Self, StoreError> {
-        let address = format!("{host}:{port}");
-        // A refused or silent port is known at once here, and said plainly.
-        match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(&address)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                return Err(StoreError::Backend(format!(
-                    "cannot reach Redis at {address}: {e}"
-                )));
-            }
-            Err(_) => {
-                return Err(StoreError::Backend(format!(
-                    "no answer from Redis at {address}"
-                )));
-            }
-        }
-        let commands = ConnectionManager::new_with_config(client(&address, 0)?, config())
-            .await
-            .map_err(|e| StoreError::Backend(format!("cannot reach Redis at {address}: {e}")))?;
-        Ok(Self {
+/// How errors name the master at `address`.
+fn label(address: &str, sentinels: Option<&Sentinels>) -> String {
+    match sentinels {
+        Some(sentinels) => format!("{address} (master {})", sentinels.master_name()),
+        None => address.to_owned(),
+    }
+}
+
+/// Whether `e` says the master may have moved: it cannot be reached, the
+/// connection was lost or stalled, or it has become a replica.
+fn lost_master(e: &redis::RedisError) -> bool {
+    e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || e.is_io_error()
+        || e.is_timeout()
+        || e.code() == Some("READONLY")
+}
+
+impl Master {
+    /// Connections to the master at `address`, made when first used.
+    fn lazy(address: String, label: String) -> Result<Self, StoreError> {
+        let commands = ConnectionManager::new_lazy_with_config(client(&address, 0)?, config())
+            .map_err(backend)?;
+        Ok(Self::with(address, label, commands))
+    }
+
+    fn with(address: String, label: String, commands: ConnectionManager) -> Self {
+        Self {
+            address,
+            label,
             commands,
             other_databases: Mutex::default(),
-            address,
-        })
+        }
     }
 
     /// The connection for database `db`. Other databases' connections are
@@ -168,18 +207,162 @@ impl RedisStore {
         Ok(connection)
     }
 
+    async fn send(
+        &self,
+        db: u32,
+        query: &Query<'_>,
+    ) -> Result<redis::RedisResult<Value>, StoreError> {
+        let mut connection = self.connection(db)?;
+        Ok(query.send(&mut connection).await)
+    }
+}
+
+impl Shared {
+    fn current(&self) -> Arc<Master> {
+        self.master
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// After a call to `seen` failed as if the master had moved: asks the
+    /// sentinels where it is (unless another call has just asked), and
+    /// switches to the master they name if it is another. Returns the
+    /// master to use now. Without Sentinel, `seen` stays the master.
+    async fn follow(&self, seen: &Arc<Master>) -> Arc<Master> {
+        let Some(sentinels) = &self.sentinels else {
+            return seen.clone();
+        };
+        // Waiting for a lookup that is running is waiting for its answer.
+        let Ok(mut last_lookup) =
+            tokio::time::timeout(crate::sentinel::LOOKUP_TIMEOUT, self.last_lookup.lock()).await
+        else {
+            return self.current();
+        };
+        let current = self.current();
+        if !Arc::ptr_eq(&current, seen)
+            || last_lookup.is_some_and(|at| at.elapsed() < LOOKUP_INTERVAL)
+        {
+            return current;
+        }
+        let found = sentinels.master().await;
+        *last_lookup = Some(Instant::now());
+        let address = match found {
+            Ok(address) if address != current.address => address,
+            Ok(_) => return current,
+            Err(e) => {
+                tracing::debug!(
+                    "Redis at {} failed; the sentinels do not name a master: {e}",
+                    current.label
+                );
+                return current;
+            }
+        };
+        let master = match Master::lazy(address.clone(), label(&address, Some(sentinels))) {
+            Ok(master) => Arc::new(master),
+            Err(e) => {
+                tracing::warn!("cannot use the new Redis master at {address}: {e}");
+                return current;
+            }
+        };
+        tracing::warn!(
+            "Redis master {} moved from {} to {address} (Sentinel failover); following it",
+            sentinels.master_name(),
+            current.address
+        );
+        *self
+            .master
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = master.clone();
+        master
+    }
+}
+
+impl RedisStore {
+    /// Connects to Redis at `host:port`, failing fast when nothing answers.
+    pub async fn connect(host: &str, port: u16) -> Result<Self, StoreError> {
+        let address = format!("{host}:{port}");
+        // A refused or silent port is known at once here, and said plainly.
+        match tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(&address)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                return Err(StoreError::Backend(format!(
+                    "cannot reach Redis at {address}: {e}"
+                )));
+            }
+            Err(_) => {
+                return Err(StoreError::Backend(format!(
+                    "no answer from Redis at {address}"
+                )));
+            }
+        }
+        Self::connect_master(address, None).await
+    }
+
+    /// Connects to the master that the sentinels at `nodes` (`host:port`
+    /// each) know as `master_name`, and follows it when they fail it over.
+    pub async fn connect_via_sentinel(
+        nodes: &[String],
+        master_name: &str,
+    ) -> Result<Self, StoreError> {
+        let sentinels = Sentinels::new(nodes, master_name)?;
+        let address = sentinels.master().await.map_err(|e| {
+            StoreError::Backend(format!(
+                "cannot find the Redis master {master_name} through the sentinels at {}: {e}",
+                sentinels.nodes()
+            ))
+        })?;
+        tracing::info!("the sentinels name {address} as the Redis master {master_name}");
+        Self::connect_master(address, Some(sentinels)).await
+    }
+
+    async fn connect_master(
+        address: String,
+        sentinels: Option<Sentinels>,
+    ) -> Result<Self, StoreError> {
+        let commands = ConnectionManager::new_with_config(client(&address, 0)?, config())
+            .await
+            .map_err(|e| StoreError::Backend(format!("cannot reach Redis at {address}: {e}")))?;
+        let master = Master::with(
+            address.clone(),
+            label(&address, sentinels.as_ref()),
+            commands,
+        );
+        Ok(Self {
+            shared: Arc::new(Shared {
+                master: RwLock::new(Arc::new(master)),
+                sentinels,
+                last_lookup: tokio::sync::Mutex::new(None),
+            }),
+        })
+    }
+
     /// Runs `query` on database `db`'s connection. A connection refused
     /// from an earlier, failed attempt is stale news: the manager starts a
     /// fresh attempt as it reports it, so the query is tried once more —
     /// at once, and only then (a refused connection never sent it), so that
-    /// the first call after Redis returns succeeds.
+    /// the first call after Redis returns succeeds. With Sentinel, a refused
+    /// or `READONLY` query is tried once more on the master the sentinels
+    /// name now; after other failures that suggest a failover, they are
+    /// asked in the background, so the call still fails fast.
     async fn run(&self, db: u32, query: Query<'_>) -> Result<Value, StoreError> {
-        let mut connection = self.connection(db)?;
-        match query.send(&mut connection).await {
-            Err(e) if e.is_connection_refusal() => query.send(&mut connection).await,
-            result => result,
+        let mut master = self.shared.current();
+        let mut result = master.send(db, &query).await?;
+        if let Err(e) = &result {
+            let unsent = e.is_connection_refusal()
+                || (self.shared.sentinels.is_some() && e.code() == Some("READONLY"));
+            if unsent {
+                master = self.shared.follow(&master).await;
+                result = master.send(db, &query).await?;
+            } else if self.shared.sentinels.is_some() && lost_master(e) {
+                let shared = self.shared.clone();
+                let seen = master.clone();
+                tokio::spawn(async move {
+                    shared.follow(&seen).await;
+                });
+            }
         }
-        .map_err(|e| failure(&self.address, e))
+        result.map_err(|e| failure(&master.label, e))
     }
 
     /// `MULTI` … `EXEC` through a pipeline.
@@ -213,8 +396,15 @@ impl RedisStore {
         Reply::from_redis(value).map_err(StoreError::Command)
     }
 
-    pub fn address(&self) -> &str {
-        &self.address
+    /// `host:port` of the master in use.
+    pub fn address(&self) -> String {
+        self.shared.current().address.clone()
+    }
+
+    /// With Sentinel: the master's name and the sentinels (`a:26379,b:26379`).
+    pub fn sentinels(&self) -> Option<(String, String)> {
+        let sentinels = self.shared.sentinels.as_ref()?;
+        Some((sentinels.master_name().to_owned(), sentinels.nodes()))
     }
 
     pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
@@ -224,27 +414,23 @@ impl RedisStore {
     }
 
     /// Subscribes to exact `channels` and glob `patterns` on a connection of
-    /// its own; messages arrive on the returned receiver, across reconnects.
+    /// its own; messages arrive on the returned receiver, across reconnects
+    /// (and, with Sentinel, across failovers).
     pub async fn subscribe(
         &self,
         channels: &[String],
         patterns: &[String],
     ) -> Result<mpsc::UnboundedReceiver<Message>, StoreError> {
         let (push_tx, mut push_rx) = mpsc::unbounded_channel();
-        let config = config()
-            .set_push_sender(push_tx)
-            .set_automatic_resubscription();
-        let unavailable = |e| failure(&self.address, e);
-        let mut connection =
-            ConnectionManager::new_with_config(pubsub_client(&self.address)?, config)
-                .await
-                .map_err(unavailable)?;
-        for channel in channels {
-            connection.subscribe(channel).await.map_err(unavailable)?;
-        }
-        for pattern in patterns {
-            connection.psubscribe(pattern).await.map_err(unavailable)?;
-        }
+        let subscription = Subscription {
+            channels: channels.to_vec(),
+            patterns: patterns.to_vec(),
+            push: push_tx,
+        };
+        let master = self.shared.current();
+        let mut connection = subscription.open(&master.address, &master.label).await?;
+        let mut address = master.address.clone();
+        let shared = self.shared.clone();
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(push) = push_rx.recv().await {
@@ -253,7 +439,7 @@ impl RedisStore {
                     (PushKind::PMessage, [_pattern, channel, payload]) => (channel, payload),
                     (PushKind::Disconnection, _) => {
                         tracing::warn!("lost the Redis pub/sub connection; reconnecting");
-                        reconnect(&mut connection).await;
+                        reconnect(&shared, &subscription, &mut connection, &mut address).await;
                         continue;
                     }
                     _ => continue,
@@ -270,13 +456,65 @@ impl RedisStore {
     }
 }
 
+/// What one subscriber listens to, to subscribe again on another master.
+struct Subscription {
+    channels: Vec<String>,
+    patterns: Vec<String>,
+    push: mpsc::UnboundedSender<redis::PushInfo>,
+}
+
+impl Subscription {
+    /// A pub/sub connection to Redis at `address`, subscribed; errors name
+    /// Redis as `label`.
+    async fn open(&self, address: &str, label: &str) -> Result<ConnectionManager, StoreError> {
+        let config = config()
+            .set_push_sender(self.push.clone())
+            .set_automatic_resubscription();
+        let unavailable = |e| failure(label, e);
+        let mut connection = ConnectionManager::new_with_config(pubsub_client(address)?, config)
+            .await
+            .map_err(unavailable)?;
+        for channel in &self.channels {
+            connection.subscribe(channel).await.map_err(unavailable)?;
+        }
+        for pattern in &self.patterns {
+            connection.psubscribe(pattern).await.map_err(unavailable)?;
+        }
+        Ok(connection)
+    }
+}
+
 /// Pings until Redis answers: a `ConnectionManager` reconnects (and
 /// resubscribes) when it is used, and a subscriber sends nothing otherwise.
 /// Each round pings twice: a failed ping starts a fresh connection attempt
 /// as it reports the last one's failure, and the second ping waits for it.
-async fn reconnect(connection: &mut ConnectionManager) {
+/// With Sentinel, each round first asks the sentinels where the master is
+/// (which moves the store's commands there too); once they name another,
+/// `connection` is replaced by one subscribed there.
+async fn reconnect(
+    shared: &Shared,
+    subscription: &Subscription,
+    connection: &mut ConnectionManager,
+    address: &mut String,
+) {
     let mut pause = Duration::from_millis(100);
     loop {
+        if shared.sentinels.is_some() {
+            let master = shared.follow(&shared.current()).await;
+            if master.address != *address {
+                match subscription.open(&master.address, &master.label).await {
+                    Ok(moved) => {
+                        *connection = moved;
+                        address.clone_from(&master.address);
+                        tracing::info!(
+                            "Redis pub/sub subscribed again on the new master at {address}"
+                        );
+                        return;
+                    }
+                    Err(e) => tracing::debug!("cannot subscribe on the new master yet: {e}"),
+                }
+            }
+        }
         for _ in 0..2 {
             let pong: Result<String, _> = redis::cmd("PING").query_async(connection).await;
             if pong.is_ok() {
