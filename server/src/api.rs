@@ -6,7 +6,8 @@ use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use base64::Engine as _;
+use headers::HeaderMapExt as _;
+use headers::authorization::{Authorization, Basic};
 use serde_json::{Map, Value};
 use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
 use ssrt_store::SessionData;
@@ -134,18 +135,8 @@ fn parse_params(query: &str) -> Result<Value, String> {
 
 /// The username and password of an `Authorization: Basic` header.
 fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    // The scheme name is case-insensitive (RFC 7235 §2.1): `BASIC` too.
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
-    let text = String::from_utf8(decoded).ok()?;
-    let (user, password) = text.split_once(':')?;
-    Some((user.to_owned(), password.to_owned()))
+    let Authorization(basic) = headers.typed_get::<Authorization<Basic>>()?;
+    Some((basic.username().to_owned(), basic.password().to_owned()))
 }
 
 fn unauthorized(state: &AppState) -> Response {
