@@ -152,6 +152,22 @@ pub struct RedisSettings {
     pub host: String,
     pub port: u16,
     pub key_prefix: String,
+    /// **(ssrt)** Redis Sentinel: `host:port` of each sentinel; with
+    /// `master_name`, the master is found through them (and followed across
+    /// failovers) instead of at `host:port`.
+    #[serde(default)]
+    pub sentinels: Option<Vec<String>>,
+    /// **(ssrt)** the name the sentinels monitor the master under.
+    #[serde(default)]
+    pub master_name: Option<String>,
+}
+
+impl RedisSettings {
+    /// The sentinels and the master's name, when both are set (the config
+    /// check refuses one without the other).
+    pub fn sentinel(&self) -> Option<(&[String], &str)> {
+        Some((self.sentinels.as_deref()?, self.master_name.as_deref()?))
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -572,6 +588,85 @@ mod tests {
             load_error(&[("config/app.json", r#"{"heap_limit_mb": 16}"#)]),
             "config/app.json: heap_limit_mb: expected a whole number of MiB, at least 256 \
              (the engine itself needs about 100), got 16"
+        );
+    }
+
+    #[test]
+    fn sentinels_come_with_a_master_name() {
+        let dir = project(&[(
+            "config/environments/live.json",
+            r#"{"redis": {"sentinels": ["10.0.0.5:26379", "[::1]:26380"], "master_name": "mymaster"}}"#,
+        )]);
+        let config = Config::load(dir.path(), "live").unwrap();
+        let (sentinels, name) = config.settings.redis.sentinel().expect("sentinel settings");
+        assert_eq!(sentinels, ["10.0.0.5:26379", "[::1]:26380"]);
+        assert_eq!(name, "mymaster");
+        assert!(config.redis_in_files);
+        assert_eq!(config.warnings, []);
+        let dir = project(&[]);
+        let config = Config::load(dir.path(), "development").unwrap();
+        assert!(config.settings.redis.sentinel().is_none());
+    }
+
+    #[test]
+    fn a_bad_sentinel_setting_names_its_key() {
+        let cases = [
+            (
+                r#"{"redis": {"sentinels": ["10.0.0.5:26379", "10.0.0.6"], "master_name": "m"}}"#,
+                r#"config/app.json: redis.sentinels[1]: expected a sentinel's "host:port", such as "10.0.0.5:26379", got "10.0.0.6""#,
+            ),
+            (
+                r#"{"redis": {"sentinels": ["a:0"], "master_name": "m"}}"#,
+                r#"config/app.json: redis.sentinels[0]: expected a sentinel's "host:port", such as "10.0.0.5:26379", got "a:0""#,
+            ),
+            (
+                r#"{"redis": {"sentinels": ["::1:26379"], "master_name": "m"}}"#,
+                r#"config/app.json: redis.sentinels[0]: expected a sentinel's "host:port", such as "10.0.0.5:26379", got "::1:26379""#,
+            ),
+            (
+                r#"{"redis": {"sentinels": [26379], "master_name": "m"}}"#,
+                r#"config/app.json: redis.sentinels[0]: expected a sentinel's "host:port", such as "10.0.0.5:26379", got 26379"#,
+            ),
+            (
+                r#"{"redis": {"sentinels": "10.0.0.5:26379", "master_name": "m"}}"#,
+                r#"config/app.json: redis.sentinels: expected a list of sentinels' "host:port", such as ["10.0.0.5:26379"], got "10.0.0.5:26379""#,
+            ),
+            (
+                r#"{"redis": {"sentinels": [], "master_name": "m"}}"#,
+                r#"config/app.json: redis.sentinels: expected a list of sentinels' "host:port", such as ["10.0.0.5:26379"], got []"#,
+            ),
+            (
+                r#"{"redis": {"sentinels": ["a:26379"], "master_name": ""}}"#,
+                r#"config/app.json: redis.master_name: expected the name the sentinels know the master by, such as "mymaster", got """#,
+            ),
+            (
+                r#"{"redis": {"sentinels": ["a:26379"]}}"#,
+                "config/app.json: redis.sentinels: set without redis.master_name: \
+                 set both (Redis Sentinel) or neither",
+            ),
+            (
+                r#"{"redis": {"master_name": "mymaster"}}"#,
+                "config/app.json: redis.master_name: set without redis.sentinels: \
+                 set both (Redis Sentinel) or neither",
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(load_error(&[("config/app.json", text)]), expected, "{text}");
+        }
+        // Named in the file that set the key last.
+        let message = load_error(&[
+            (
+                "config/app.json",
+                r#"{"redis": {"sentinels": ["a:26379"], "master_name": "m"}}"#,
+            ),
+            (
+                "config/environments/staging.json",
+                r#"{"redis": {"sentinels": ["b"]}}"#,
+            ),
+        ]);
+        assert!(
+            message.starts_with("config/environments/staging.json: redis.sentinels[0]: "),
+            "{message}"
         );
     }
 

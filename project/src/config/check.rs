@@ -74,7 +74,64 @@ pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, Con
     if let Some((key, _)) = too_small.into_iter().find(|(_, bad)| *bad) {
         return Err(out_of_range(merged, layers, key));
     }
+    sentinel(&settings, merged, layers)?;
     Ok(settings)
+}
+
+/// Redis Sentinel's keys: both or neither, a non-empty list of `host:port`,
+/// and a name.
+fn sentinel(settings: &Settings, merged: &Value, layers: &[Layer]) -> Result<(), ConfigError> {
+    let redis = &settings.redis;
+    let key = |name: &str| vec![Step::Key("redis".into()), Step::Key(name.into())];
+    let either = |name: &str, other: &str| {
+        invalid(
+            layers,
+            &key(name),
+            format!("set without redis.{other}: set both (Redis Sentinel) or neither"),
+        )
+    };
+    match (&redis.sentinels, &redis.master_name) {
+        (None, None) => return Ok(()),
+        (Some(_), None) => return Err(either("sentinels", "master_name")),
+        (None, Some(_)) => return Err(either("master_name", "sentinels")),
+        (Some(_), Some(_)) => {}
+    }
+    if redis.sentinels.as_ref().is_some_and(Vec::is_empty) {
+        return Err(out_of_range(merged, layers, "redis.sentinels"));
+    }
+    for (index, node) in redis.sentinels.iter().flatten().enumerate() {
+        if !is_host_and_port(node) {
+            let mut path = key("sentinels");
+            path.push(Step::Index(index));
+            let what = expected("redis.sentinels[]").unwrap_or_default();
+            let message = format!("expected {what}, got {}", shown(lookup(merged, &path)));
+            return Err(invalid(layers, &path, message));
+        }
+    }
+    if redis.master_name.as_deref().is_some_and(str::is_empty) {
+        return Err(out_of_range(merged, layers, "redis.master_name"));
+    }
+    Ok(())
+}
+
+/// `host:port` with a port 1–65535, an IPv6 host in brackets (`[::1]:26379`).
+fn is_host_and_port(text: &str) -> bool {
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return false;
+    };
+    let host = match host.strip_prefix('[') {
+        Some(bracketed) => match bracketed.strip_suffix(']') {
+            Some(inner) if inner.contains(':') => inner,
+            _ => return false,
+        },
+        None if host.contains(':') => return false,
+        None => host,
+    };
+    !host.is_empty()
+        && !host
+            .chars()
+            .any(|c| c.is_whitespace() || "/@?#[]".contains(c))
+        && port.parse::<u16>().is_ok_and(|port| port != 0)
 }
 
 /// What each key ssrt types must hold, worded to follow "expected".
@@ -116,6 +173,9 @@ fn expected(pattern: &str) -> Option<Cow<'static, str>> {
         "websocket.allowed_origins" => "a list of origins, such as [\"https://example.com\"]",
         "websocket.allowed_origins[]" => "an origin, such as \"https://example.com\"",
         "websocket.calls_per_second" => "a whole number of calls per second (0: no limit)",
+        "redis.sentinels" => "a list of sentinels' \"host:port\", such as [\"10.0.0.5:26379\"]",
+        "redis.sentinels[]" => "a sentinel's \"host:port\", such as \"10.0.0.5:26379\"",
+        "redis.master_name" => "the name the sentinels know the master by, such as \"mymaster\"",
         "log" | "ssl" | "redis" | "api" | "api.auth" | "api.auth.basic" | "websocket" => {
             "an object"
         }
@@ -219,6 +279,28 @@ mod tests {
             panic!("not an InvalidSetting");
         };
         assert_eq!(file.as_deref(), Some(Path::new("config/app.json")));
+    }
+
+    #[test]
+    fn sentinel_addresses_are_host_and_port() {
+        for good in ["10.0.0.5:26379", "sentinel-1.internal:26379", "[::1]:26379"] {
+            assert!(is_host_and_port(good), "{good}");
+        }
+        for bad in [
+            "10.0.0.5",
+            ":26379",
+            "a:",
+            "a:0",
+            "a:65536",
+            "::1:26379",
+            "[]:26379",
+            "[10.0.0.5]:26379",
+            "a b:26379",
+            "redis://a:26379",
+            "user@a:26379",
+        ] {
+            assert!(!is_host_and_port(bad), "{bad}");
+        }
     }
 
     #[test]

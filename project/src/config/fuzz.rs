@@ -67,6 +67,8 @@ fn edge_value() -> impl Strategy<Value = Value> {
         json!(["*"]),
         json!(["https://a.example", 7]),
         json!([3]),
+        json!(["127.0.0.1:26379"]),
+        json!("mymaster"),
         json!({"level": 2}),
         Value::Null,
         json!(true),
@@ -94,6 +96,8 @@ fn known_paths() -> Vec<Vec<String>> {
         "ssl.cert_file",
         "ssl.key_file",
         "node_version",
+        "redis.sentinels",
+        "redis.master_name",
         "db.host",
         "prot",
     ] {

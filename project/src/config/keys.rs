@@ -22,7 +22,13 @@ const OWNED: &[&str] = &[
 ];
 
 /// Keys ssrt reads that have no default, so [`super::defaults`] cannot list them.
-const WITHOUT_DEFAULT: &[&str] = &["node_version", "ssl.cert_file", "ssl.key_file"];
+const WITHOUT_DEFAULT: &[&str] = &[
+    "node_version",
+    "ssl.cert_file",
+    "ssl.key_file",
+    "redis.sentinels",
+    "redis.master_name",
+];
 
 /// How alike two keys must be (normalized Damerau–Levenshtein, case ignored)
 /// for one to pass for a misspelling of the other: `prot` and `port` score
@@ -151,6 +157,8 @@ mod tests {
         layer["ssl"]["cert_file"] = json!("cert.pem");
         layer["ssl"]["key_file"] = json!("key.pem");
         layer["node_version"] = json!("v0.4.12");
+        layer["redis"]["sentinels"] = json!(["10.0.0.5:26379"]);
+        layer["redis"]["master_name"] = json!("mymaster");
         assert_eq!(warnings(layer), Vec::<String>::new());
     }
 
