@@ -27,7 +27,7 @@ use shutdown::Shutdown;
 use ssrt_assets::Assets;
 use ssrt_project::{Config, Project, StoreSetting};
 use ssrt_runtime::{AppHandle, AppOptions, Compiler, Completed, Delivery, LoadSummary, StartError};
-use ssrt_store::{Sessions, Store, StoreChoice, StoreError};
+use ssrt_store::{RedisAt, Sessions, Store, StoreChoice, StoreError};
 use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -252,7 +252,17 @@ pub async fn load_app(
 
 async fn open_store(config: &Config) -> Result<Store, ServerError> {
     let redis = &config.settings.redis;
-    Ok(Store::open(store_choice(config), &redis.host, redis.port).await?)
+    let at = match redis.sentinel() {
+        Some((sentinels, master_name)) => RedisAt::Sentinel {
+            sentinels: sentinels.to_vec(),
+            master_name: master_name.to_owned(),
+        },
+        None => RedisAt::Server {
+            host: redis.host.clone(),
+            port: redis.port,
+        },
+    };
+    Ok(Store::open_at(store_choice(config), &at).await?)
 }
 
 /// What the engine thread needs: the app, its store, where events and
