@@ -332,3 +332,39 @@ async fn an_app_without_a_page_or_stylesheet_still_starts_packed() {
     assert_eq!(get(&server.url("/"), &[]).await.status(), 404);
     assert!(!server.dir.path().join("public/index.html").exists());
 }
+
+/// CoffeeScript that 1.1 (SocketStream 0.1–0.2's compiler) accepted and 1.12
+/// rejects: a `###` block comment left open to the end of the file.
+const OPEN_COMMENT: &str = "###\nleft open, as real apps of the era did\n";
+
+#[tokio::test]
+async fn a_file_only_coffeescript_1_1_accepts_is_compiled_with_it_and_named_in_a_warning() {
+    let app = copy_fixture("basic");
+    let server_file =
+        format!("exports.actions =\n  era: (cb) -> cb 'compiled by 1.1'\n{OPEN_COMMENT}");
+    std::fs::write(app.path().join("app/server/era.coffee"), server_file).unwrap();
+    let client_file = format!("window.era = 'client 1.1'\n{OPEN_COMMENT}");
+    std::fs::write(app.path().join("app/client/era.coffee"), client_file).unwrap();
+    // Rejected by both compilers: still an error naming the file.
+    std::fs::write(app.path().join("app/client/broken.coffee"), "x = (]\n").unwrap();
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server.banner.contains(
+            "app/server/era.coffee:3: CoffeeScript 1.12 rejects this file (unexpected #); \
+             compiled it with CoffeeScript 1.1"
+        ),
+        "{}",
+        server.banner
+    );
+    let mut client = server.client().await;
+    assert_eq!(
+        client.reply("era.era", serde_json::json!(null)).await,
+        "compiled by 1.1"
+    );
+
+    let js = text(&server.url("/client/era.coffee")).await;
+    assert!(js.contains("window.era = 'client 1.1';"), "{js}");
+    server.wait_for_output("app/client/era.coffee:2: CoffeeScript 1.12 rejects this file");
+    let broken = text(&server.url("/client/broken.coffee")).await;
+    assert!(broken.contains("app/client/broken.coffee:1:"), "{broken}");
+}

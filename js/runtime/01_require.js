@@ -141,7 +141,13 @@
   internal.evaluate = evaluate;
 
   let coffee = null;
-  /** CoffeeScript → JavaScript, through the on-disk compile cache. */
+  let eraCoffee = null;
+  /**
+   * CoffeeScript → JavaScript, through the on-disk compile cache. A file
+   * that CoffeeScript 1.12 rejects but 1.1 (what SocketStream 0.1–0.2
+   * pinned) accepts — a `###` comment left open to the end, say — is
+   * compiled with 1.1, with a warning naming the file.
+   */
   function compileCoffee(source, filename) {
     const cached = ops.op_compile_cache_get("coffee", source);
     if (cached !== null) return cached;
@@ -150,10 +156,26 @@
     try {
       js = coffee.compile(source, { filename });
     } catch (error) {
-      throw compileError(error, source, filename);
+      js = compileWithCoffee11(source, filename);
+      if (js === null) throw compileError(error, source, filename);
+      const where = error.location ? `:${error.location.first_line + 1}` : "";
+      console.warn(
+        `${shown(filename)}${where}: CoffeeScript 1.12 rejects this file (${error.message}); ` +
+          "compiled it with CoffeeScript 1.1, as SocketStream 0.1–0.2 did",
+      );
     }
     ops.op_compile_cache_put("coffee", source, js);
     return js;
+  }
+
+  /** The file compiled by CoffeeScript 1.1.3, or null if it rejects it too. */
+  function compileWithCoffee11(source, filename) {
+    eraCoffee ??= internal.requireEmbedded("coffee-script-1.1");
+    try {
+      return eraCoffee.compile(source, { filename });
+    } catch {
+      return null;
+    }
   }
 
   internal.compileCoffee = compileCoffee;
