@@ -500,20 +500,46 @@ pub struct Redis {
     pub port: u16,
     child: Child,
     dir: tempfile::TempDir,
+    /// Arguments besides the port and persistence (`--replicaof` …).
+    extra: Vec<String>,
 }
 
 impl Redis {
     pub fn start() -> Self {
+        Self::start_with(Vec::new())
+    }
+
+    /// A replica of `master` (`--replicaof`), once it has synced with it.
+    pub fn start_replica_of(master: &Redis) -> Self {
+        let replicaof = ["--replicaof", "127.0.0.1", &master.port.to_string()];
+        let replica = Self::start_with(replicaof.map(str::to_owned).to_vec());
+        let started = Instant::now();
+        while !replica
+            .cli(&["INFO", "replication"])
+            .contains("master_link_status:up")
+        {
+            assert!(started.elapsed() < PATIENCE, "the replica did not sync");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        replica
+    }
+
+    fn start_with(extra: Vec<String>) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
         let dir = tempfile::tempdir().expect("temp dir");
-        let child = Self::spawn(port, dir.path());
-        Redis { port, child, dir }
+        let child = Self::spawn(port, dir.path(), &extra);
+        Redis {
+            port,
+            child,
+            dir,
+            extra,
+        }
     }
 
-    fn spawn(port: u16, dir: &Path) -> Child {
+    fn spawn(port: u16, dir: &Path, extra: &[String]) -> Child {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -525,6 +551,7 @@ impl Redis {
                 "--appendonly",
                 "no",
             ])
+            .args(extra)
             .current_dir(dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -547,7 +574,7 @@ impl Redis {
     /// Starts the server again on the same port.
     pub fn restart(&mut self) {
         self.stop();
-        self.child = Self::spawn(self.port, self.dir.path());
+        self.child = Self::spawn(self.port, self.dir.path(), &self.extra);
     }
 
     /// An ssrt instance of the fixture app whose config points at this Redis.
@@ -653,5 +680,99 @@ impl Client {
                 return Ok(client);
             }
         }
+    }
+}
+
+/// A Redis Sentinel of our own (`redis-server --sentinel`) on a free port,
+/// watching one master as [`Sentinel::MASTER_NAME`] with quorum 1, quick to
+/// fail it over: down after 500 ms without an answer, a failover timeout of
+/// 2 s. Killed when dropped.
+pub struct Sentinel {
+    pub port: u16,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Sentinel {
+    pub const MASTER_NAME: &str = "mymaster";
+
+    /// Starts watching `master`; returns once the sentinel knows each of
+    /// `replicas` (found through the master's `INFO`), so that it can
+    /// promote one.
+    pub fn start(master: &Redis, replicas: &[&Redis]) -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let name = Self::MASTER_NAME;
+        // Sentinel rewrites its config file, so it lives in a folder of its own.
+        let config = format!(
+            "port {port}\nbind 127.0.0.1\n\
+             sentinel monitor {name} 127.0.0.1 {} 1\n\
+             sentinel down-after-milliseconds {name} 500\n\
+             sentinel failover-timeout {name} 2000\n",
+            master.port
+        );
+        let path = dir.path().join("sentinel.conf");
+        std::fs::write(&path, config).expect("write sentinel.conf");
+        let child = Command::new("redis-server")
+            .arg(&path)
+            .arg("--sentinel")
+            .current_dir(dir.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/setup.sh installs it)");
+        let sentinel = Sentinel {
+            port,
+            child,
+            _dir: dir,
+        };
+        let started = Instant::now();
+        loop {
+            let known = sentinel.cli(&["SENTINEL", "replicas", name]);
+            if replicas
+                .iter()
+                .all(|replica| known.contains(&format!("127.0.0.1:{}", replica.port)))
+                && sentinel.master_port() == Some(master.port)
+            {
+                return sentinel;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "the sentinel did not find the master and its replicas: {known}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `127.0.0.1:<port>`, as `redis.sentinels` lists it.
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The port of the master the sentinel names now.
+    pub fn master_port(&self) -> Option<u16> {
+        self.cli(&["SENTINEL", "get-master-addr-by-name", Self::MASTER_NAME])
+            .lines()
+            .nth(1)?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// What `redis-cli` prints for one command to the sentinel.
+    pub fn cli(&self, command: &[&str]) -> String {
+        let output = Command::new("redis-cli")
+            .args(["-p", &self.port.to_string()])
+            .args(command)
+            .output()
+            .expect("redis-cli");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
+
+impl Drop for Sentinel {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
