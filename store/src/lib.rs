@@ -36,7 +36,8 @@ pub enum StoreError {
     /// stalled Redis resumes.
     #[error("redis_unavailable: Redis at {address} {problem}")]
     RedisUnavailable {
-        /// `host:port`.
+        /// `host:port`; with Sentinel, followed by the master's name:
+        /// `10.0.0.5:6379 (master mymaster)`.
         address: String,
         /// What went wrong, in words: "did not answer within 1s", …
         problem: String,
