@@ -308,3 +308,115 @@ proptest! {
         prop_assert_eq!(credentials(value), Some((user, password)));
     }
 }
+
+// The `session_id` cookie (`crate::session_cookie::read`), the other header
+// a request is identified by; its properties sit here, with the API's.
+
+/// A cookie name (an RFC 6265 token) other than `session_id`, some of
+/// them one character or one case away from it.
+fn cookie_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        select(
+            &[
+                "a",
+                "session_id2",
+                "Session_id",
+                "SESSION_ID",
+                "session-id",
+                "xsession_id",
+                "session_i",
+                "_ga",
+                "$Version",
+            ][..]
+        )
+        .prop_map(str::to_owned),
+        "[!#$%&'*+.^_`|~0-9A-Za-z-]{1,12}",
+    ]
+    .prop_filter("not the session cookie", |name| name != "session_id")
+}
+
+/// A cookie value: RFC 6265 cookie-octets (no space, `"`, `,`, `;`, `\`).
+fn cookie_value() -> impl Strategy<Value = String> {
+    "[\\x21\\x23-\\x2B\\x2D-\\x3A\\x3C-\\x5B\\x5D-\\x7E]{0,16}"
+}
+
+/// An id as the server makes them: 32 of `[0-9A-Za-z]`.
+fn session_id() -> impl Strategy<Value = String> {
+    "[0-9A-Za-z]{32}"
+}
+
+/// `pairs` as `Cookie` headers: one, or split over several as HTTP/2
+/// sends them, `; ` or `;` between pairs.
+fn cookie_headers(pairs: &[(String, String)], splits: &[bool], tight: bool) -> HeaderMap {
+    let mut lines = vec![String::new()];
+    for (n, (name, value)) in pairs.iter().enumerate() {
+        if n > 0 && splits[n % splits.len()] {
+            lines.push(String::new());
+        }
+        let line = lines.last_mut().unwrap();
+        if !line.is_empty() {
+            line.push_str(if tight { ";" } else { "; " });
+        }
+        line.push_str(&format!("{name}={value}"));
+    }
+    let mut headers = HeaderMap::new();
+    for line in lines {
+        headers.append(header::COOKIE, HeaderValue::from_str(&line).unwrap());
+    }
+    headers
+}
+
+proptest! {
+    /// Any `Cookie` headers a request can carry: no panic, and a value
+    /// found never holds the `;` that ends a pair.
+    #[test]
+    fn any_cookie_header_is_handled(values in prop::collection::vec(
+        prop_oneof![
+            any::<Vec<u8>>(),
+            tricky_string().prop_map(String::into_bytes),
+            tricky_string().prop_map(|s| format!("session_id={s}").into_bytes()),
+            tricky_string().prop_map(|s| format!("session_id={s}; b=2").into_bytes()),
+            tricky_string().prop_map(|s| format!("a=1; session_id{s}").into_bytes()),
+        ],
+        1..4,
+    )) {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            if let Ok(value) = HeaderValue::from_bytes(&value) {
+                headers.append(header::COOKIE, value);
+            }
+        }
+        if let Some(id) = crate::session_cookie::read(&headers) {
+            prop_assert!(!id.contains(';'), "{id:?}");
+        }
+    }
+
+    /// The session cookie among any others, anywhere in one or several
+    /// `Cookie` headers, is found with its id exactly; without it, none is.
+    #[test]
+    fn the_session_cookie_is_found_among_any_others(
+        others in prop::collection::vec((cookie_name(), cookie_value()), 0..6),
+        at in any::<prop::sample::Index>(),
+        id in session_id(),
+        splits in prop::collection::vec(any::<bool>(), 1..4),
+        tight in any::<bool>(),
+    ) {
+        let headers = cookie_headers(&others, &splits, tight);
+        prop_assert_eq!(crate::session_cookie::read(&headers), None);
+        let mut pairs = others;
+        pairs.insert(at.index(pairs.len() + 1), ("session_id".into(), id.clone()));
+        let headers = cookie_headers(&pairs, &splits, tight);
+        prop_assert_eq!(crate::session_cookie::read(&headers), Some(id));
+    }
+
+    /// What `Set-Cookie` gives the browser, sent back as it sends it,
+    /// reads as the same id.
+    #[test]
+    fn a_set_cookie_comes_back_as_its_id(id in session_id(), secure in any::<bool>()) {
+        let set = crate::session_cookie::set_cookie(&id, secure).unwrap();
+        let pair = set.to_str().unwrap().split(';').next().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(pair).unwrap());
+        prop_assert_eq!(crate::session_cookie::read(&headers), Some(id));
+    }
+}
