@@ -20,6 +20,10 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// How long a test waits for any one frame or start-up before failing.
 pub const PATIENCE: Duration = Duration::from_secs(10);
+/// How long a test waits for the server's banner. Longer than `PATIENCE`: a
+/// debug build loading Node's platform on two busy cores (the whole suite
+/// runs in parallel) has taken over 10 s.
+const START_PATIENCE: Duration = Duration::from_secs(40);
 
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -196,7 +200,7 @@ impl Server {
         }
         let mut seen = Vec::new();
         let port = loop {
-            let line = output.recv_timeout(PATIENCE).unwrap_or_else(|_| {
+            let line = output.recv_timeout(START_PATIENCE).unwrap_or_else(|_| {
                 panic!("ssrt did not start; output so far:\n{}", seen.join("\n"))
             });
             if let Some(port) = line
