@@ -1,6 +1,11 @@
 //! `ssrt console`: a REPL in the app's own engine (SPEC 9). Interactive with
 //! rustyline (history, multi-line entries, completion of dotted names), or
 //! reading piped standard input line by line for scripts.
+//!
+//! Ctrl-C (SIGINT) while an entry runs stops it, as the watchdog stops an
+//! action at `action_timeout`, and the console goes on with the app's state
+//! intact. At the prompt, Ctrl-C is rustyline's (the line is dropped); with
+//! piped input and no entry running, it ends the console.
 
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -9,9 +14,11 @@ use rustyline::hint::Hinter;
 use rustyline::history::FileHistory;
 use rustyline::validate::{ValidationContext, ValidationResult, Validator};
 use rustyline::{Editor, Helper};
-use ssrt_runtime::AppHandle;
+use ssrt_runtime::{AppHandle, ConsoleOutcome};
 use std::io::{BufRead, IsTerminal};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 const HELP: &str = "\
@@ -32,19 +39,120 @@ enum Language {
     CoffeeScript,
 }
 
-/// Runs the console until `.exit` or the end of input. Returns whether every
-/// entry ran without throwing (piped scripts exit non-zero otherwise).
-/// `history` is the file interactive entries are kept in.
-pub fn run(app: AppHandle, history: &Path, quiet_wait: Duration) -> anyhow::Result<bool> {
-    if std::io::stdin().is_terminal() {
-        interactive(app, history)?;
-        Ok(true)
-    } else {
-        piped(&app, quiet_wait)
+/// What Ctrl-C stops: a flag set while an entry is being evaluated.
+#[derive(Clone)]
+struct Evaluator {
+    app: AppHandle,
+    running: Arc<AtomicBool>,
+}
+
+impl Evaluator {
+    fn new(app: AppHandle) -> Self {
+        Self {
+            app,
+            running: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Evaluates one entry; an interrupted one says so. Whether it ran
+    /// without throwing (or being stopped).
+    fn eval(&self, entry: String, language: Language, interactive: bool) -> anyhow::Result<bool> {
+        self.running.store(true, Ordering::SeqCst);
+        let outcome = self
+            .app
+            .console_eval(entry, language == Language::CoffeeScript, interactive);
+        self.running.store(false, Ordering::SeqCst);
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            // The engine crashed (logged): the console goes on with the app
+            // reloaded in a new one.
+            Err(e) if e.code == "engine_restarted" => {
+                eprintln!(
+                    "{}; the console goes on with the app reloaded (its state is lost).",
+                    e.message
+                );
+                return Ok(false);
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(match outcome {
+            ConsoleOutcome::Ran => true,
+            ConsoleOutcome::Threw => false,
+            ConsoleOutcome::Interrupted => {
+                let message =
+                    "Interrupted (Ctrl-C): the entry was stopped; the app keeps its state.";
+                if interactive {
+                    eprintln!("\x1b[33m{message}\x1b[0m");
+                } else {
+                    eprintln!("{message}");
+                }
+                false
+            }
+        })
+    }
+
+    /// Handles SIGINT from now until the process ends: stops the running
+    /// entry, or, with piped input and none running, exits as an
+    /// interrupted script does. The handler is in place when this returns.
+    fn handle_interrupts(
+        self,
+        runtime: &tokio::runtime::Handle,
+        piped: bool,
+    ) -> anyhow::Result<()> {
+        let _context = runtime.enter();
+        #[cfg(unix)]
+        let mut interrupts =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        runtime.spawn(async move {
+            loop {
+                #[cfg(unix)]
+                if interrupts.recv().await.is_none() {
+                    return;
+                }
+                #[cfg(not(unix))]
+                if tokio::signal::ctrl_c().await.is_err() {
+                    return;
+                }
+                if !self.running.load(Ordering::SeqCst) {
+                    if piped {
+                        std::process::exit(130);
+                    }
+                    continue; // at the prompt: rustyline's own Ctrl-C
+                }
+                // The entry may be queued behind other JavaScript, or not yet
+                // begun: stop what runs until it is the entry, or it has ended.
+                while self.running.load(Ordering::SeqCst) && !self.app.interrupt() {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            }
+        });
+        Ok(())
     }
 }
 
-fn interactive(app: AppHandle, history: &Path) -> anyhow::Result<()> {
+/// Runs the console until `.exit` or the end of input. Returns whether every
+/// entry ran without throwing (piped scripts exit non-zero otherwise).
+/// `history` is the file interactive entries are kept in; `runtime` runs the
+/// Ctrl-C handler.
+pub fn run(
+    app: AppHandle,
+    history: &Path,
+    quiet_wait: Duration,
+    runtime: &tokio::runtime::Handle,
+) -> anyhow::Result<bool> {
+    let evaluator = Evaluator::new(app);
+    let terminal = std::io::stdin().is_terminal();
+    evaluator.clone().handle_interrupts(runtime, !terminal)?;
+    if terminal {
+        interactive(&evaluator, history)?;
+        Ok(true)
+    } else {
+        piped(&evaluator, quiet_wait)
+    }
+}
+
+fn interactive(evaluator: &Evaluator, history: &Path) -> anyhow::Result<()> {
+    let app = &evaluator.app;
     let mut editor: Editor<ConsoleHelper, FileHistory> = Editor::new()?;
     editor.set_helper(Some(ConsoleHelper {
         app: app.clone(),
@@ -78,7 +186,7 @@ fn interactive(app: AppHandle, history: &Path) -> anyhow::Result<()> {
             }
             // The engine prints the value or the error itself.
             None => {
-                app.console_eval(entry, language == Language::CoffeeScript, true)?;
+                evaluator.eval(entry, language, true)?;
             }
         }
     }
@@ -91,14 +199,12 @@ fn interactive(app: AppHandle, history: &Path) -> anyhow::Result<()> {
 
 /// Evaluates piped input, an entry as soon as it is complete, then waits for
 /// callbacks until the app has printed nothing for `quiet_wait`.
-fn piped(app: &AppHandle, quiet_wait: Duration) -> anyhow::Result<bool> {
+fn piped(evaluator: &Evaluator, quiet_wait: Duration) -> anyhow::Result<bool> {
     let mut language = Language::JavaScript;
     let mut entry = String::new();
     let mut all_ok = true;
     // The engine prints each value (not `undefined`) or error itself.
-    let run = |entry: &str, language: Language| {
-        app.console_eval(entry.to_owned(), language == Language::CoffeeScript, false)
-    };
+    let run = |entry: &str, language: Language| evaluator.eval(entry.to_owned(), language, false);
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         if entry.is_empty() {
             match command(line.trim()) {

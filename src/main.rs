@@ -175,7 +175,7 @@ fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
     }
     // The REPL blocks this thread; the runtime's workers keep the store and
     // publisher going meanwhile.
-    let ok = console::run(app, &history, quiet_wait)?;
+    let ok = console::run(app, &history, quiet_wait, runtime.handle())?;
     if ok {
         Ok(())
     } else {

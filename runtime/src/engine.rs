@@ -6,7 +6,8 @@
 //! Written only against the API both engines of `deno_core` provide (QuickJS
 //! and V8), so the same code builds with either feature.
 
-use crate::watchdog::Watchdog;
+use crate::ConsoleOutcome;
+use crate::watchdog::{Interrupter, StoppedBy, Watchdog};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
     ActionError, CallTable, CompileCache, Completed, LoginListenerSlot, PublisherSlot, Responder,
@@ -45,12 +46,20 @@ pub struct Engine {
     /// Stops any entry into JavaScript that runs past the action timeout.
     watchdog: Watchdog,
     heap_limit_mb: u64,
+    /// Set when the heap stays full after a stop at its limit.
+    exhausted: Option<String>,
 }
+
+/// After a stop at the heap limit and a garbage collection, an engine whose
+/// heap is still this full (in percent of the limit) cannot recover.
+const EXHAUSTED_PERCENT: u64 = 90;
 
 /// Why the engine stopped an entry into JavaScript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stopped {
     Timeout,
+    /// Ctrl-C in the console ([`Interrupter`]).
+    Interrupted,
     OutOfMemory,
 }
 
@@ -109,6 +118,7 @@ impl Engine {
             entry,
             watchdog,
             heap_limit_mb,
+            exhausted: None,
         })
     }
 
@@ -193,28 +203,42 @@ impl Engine {
     }
 
     /// Evaluates a console entry, which prints its own value or error (so it
-    /// comes before anything its callbacks print). Returns whether it ran
-    /// without throwing; an entry that runs past the limit is stopped.
-    pub fn console_eval(&mut self, source: &str, coffee: bool, interactive: bool) -> bool {
+    /// comes before anything its callbacks print). An entry that runs past
+    /// the limit is stopped (and logged); one interrupted (Ctrl-C) says so.
+    pub fn console_eval(
+        &mut self,
+        source: &str,
+        coffee: bool,
+        interactive: bool,
+    ) -> ConsoleOutcome {
         let flag = |on: bool| Arg::Int(u32::from(on));
         let args = [Arg::Str(source), flag(coffee), flag(interactive)];
         let (outcome, stopped) =
             self.watched(|runtime, entry| call(runtime, &entry.console_eval, &args));
-        if let Some(stopped) = stopped {
-            tracing::error!(
-                "the entry {} and was stopped",
-                self.stopped_because(stopped)
-            );
-            return false;
+        match stopped {
+            Some(Stopped::Interrupted) => return ConsoleOutcome::Interrupted,
+            Some(stopped) => {
+                tracing::error!(
+                    "the entry {} and was stopped",
+                    self.stopped_because(stopped)
+                );
+                return ConsoleOutcome::Threw;
+            }
+            None => {}
         }
         match outcome {
-            Ok(Some(status)) => status == "ok",
-            Ok(None) => false,
+            Ok(Some(status)) if status == "ok" => ConsoleOutcome::Ran,
+            Ok(_) => ConsoleOutcome::Threw,
             Err(e) => {
                 tracing::error!("the console failed: {e}");
-                false
+                ConsoleOutcome::Threw
             }
         }
+    }
+
+    /// Stops the engine's running JavaScript from another thread.
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        self.watchdog.interrupter()
     }
 
     /// Completions of the dotted path `path` (`$SS.ser` → `$SS.server`).
@@ -232,6 +256,21 @@ impl Engine {
         let state = self.worker.js_runtime.op_state();
         let mut state = state.borrow_mut();
         state.borrow_mut::<CallTable>().take_completed()
+    }
+
+    /// Gives up the calls in flight, for an engine that will not run
+    /// again: those answered are delivered here, the others dropped (which
+    /// answers them, see `crate::ledger`). The engine must not run
+    /// JavaScript after this.
+    pub fn give_up_calls(&mut self) {
+        let state = self.worker.js_runtime.op_state();
+        let table = state.borrow_mut().try_take::<CallTable>();
+        if let Some(mut table) = table {
+            table
+                .take_completed()
+                .into_iter()
+                .for_each(Completed::deliver);
+        }
     }
 
     /// Answers calls whose action never called back.
@@ -271,25 +310,53 @@ impl Engine {
     ) -> (T, Option<Stopped>) {
         let entry = self.watchdog.enter();
         let result = f(&mut self.worker.js_runtime, &self.entry);
-        let timed_out = entry.finish();
+        let stopped_by = entry.finish();
         let isolate = self.worker.js_runtime.v8_isolate();
-        let stopped = if timed_out {
-            Some(Stopped::Timeout)
-        } else if isolate.is_execution_terminating() {
-            Some(Stopped::OutOfMemory)
-        } else {
-            None
+        let stopped = match stopped_by {
+            Some(StoppedBy::Timeout) => Some(Stopped::Timeout),
+            Some(StoppedBy::Interrupt) => Some(Stopped::Interrupted),
+            None if isolate.is_execution_terminating() => Some(Stopped::OutOfMemory),
+            None => None,
         };
         if stopped.is_some() {
             isolate.cancel_terminate_execution();
         }
+        if stopped == Some(Stopped::OutOfMemory) {
+            self.check_heap();
+        }
         (result, stopped)
+    }
+
+    /// After an entry was stopped at the heap limit: collects garbage and
+    /// finds out whether the app's own data still fills the heap, in which
+    /// case no call can get far (see [`Engine::exhausted`]).
+    fn check_heap(&mut self) {
+        let isolate = self.worker.js_runtime.v8_isolate();
+        isolate.low_memory_notification();
+        let held = isolate.get_heap_statistics().total_heap_size() as u64;
+        let limit = self.heap_limit_mb.saturating_mul(1 << 20);
+        if held.saturating_mul(100) >= limit.saturating_mul(EXHAUSTED_PERCENT) {
+            self.exhausted = Some(format!(
+                "a call was stopped at heap_limit_mb ({} MiB), and after garbage collection \
+                 the app still holds {} MiB: its own data fills the heap",
+                self.heap_limit_mb,
+                held >> 20
+            ));
+        }
+    }
+
+    /// Why the engine cannot go on, when its heap is full of what the app
+    /// keeps (module-level data that outgrew `heap_limit_mb`): only a fresh
+    /// engine frees it.
+    pub fn exhausted(&self) -> Option<&str> {
+        self.exhausted.as_deref()
     }
 
     /// Why an entry was stopped, as users read it.
     fn stopped_because(&self, stopped: Stopped) -> String {
         match stopped {
             Stopped::Timeout => format!("ran for more than {}", seconds(self.watchdog.limit())),
+            Stopped::Interrupted => "was interrupted by Ctrl-C".to_owned(),
             Stopped::OutOfMemory => format!(
                 "needed more memory than heap_limit_mb ({} MiB) allows",
                 self.heap_limit_mb
@@ -312,6 +379,7 @@ impl Engine {
             tracing::error!("{message}");
             let code = match stopped {
                 Stopped::Timeout => "action_timeout",
+                Stopped::Interrupted => "interrupted",
                 Stopped::OutOfMemory => "out_of_memory",
             };
             ActionError::new(code, message)
@@ -386,6 +454,9 @@ pub(crate) fn call(
     match function.call(scope, receiver, &locals) {
         Some(value) if value.is_string() => Ok(Some(value.to_rust_string_lossy(scope))),
         Some(_) => Ok(None),
+        // A stopped entry has nothing to report, and building an error
+        // while terminating only makes deno_core print warnings.
+        None if scope.has_terminated() => Err("the engine stopped running JavaScript".to_owned()),
         None => match scope.exception() {
             Some(exception) => {
                 Err(deno_core::error::JsError::from_v8_exception(scope, exception).to_string())

@@ -5,8 +5,10 @@
 //! with an engine of their own ([`Compiler`]).
 
 mod compiler;
+mod crash;
 mod engine;
 mod host;
+mod ledger;
 mod manifest;
 mod node;
 mod watchdog;
@@ -17,6 +19,17 @@ pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
     ActionError, Audience, Completed, LoginListener, Publication, Publisher, Responder,
 };
+
+/// How a console entry ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleOutcome {
+    /// It ran; its value was printed.
+    Ran,
+    /// It threw (printed), or ran past `action_timeout` and was stopped.
+    Threw,
+    /// [`AppHandle::interrupt`] stopped it (Ctrl-C); the app's state is kept.
+    Interrupted,
+}
 
 /// How answered calls reach their responders. The engine thread hands over
 /// every call answered in one turn at once, so a network thread can be woken

@@ -4,7 +4,8 @@
 //! limit, asks the engine to terminate (deno_core's `terminate_execution`,
 //! which the QuickJS backend maps to its interrupt handler). The engine
 //! cancels the termination once the entry has unwound and goes on serving
-//! with its state intact.
+//! with its state intact. [`Interrupter`] takes the same path on demand:
+//! Ctrl-C in `ssrt console`.
 
 use deno_core::v8::IsolateHandle;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
@@ -14,8 +15,18 @@ use std::time::{Duration, Instant};
 /// this much of its limit.
 const TICK: Duration = Duration::from_millis(100);
 
+/// Who stopped an entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StoppedBy {
+    /// It ran past the limit.
+    Timeout,
+    /// [`Interrupter::interrupt`] (Ctrl-C in the console).
+    Interrupt,
+}
+
 pub(crate) struct Watchdog {
     shared: Arc<Shared>,
+    isolate: IsolateHandle,
     limit: Duration,
 }
 
@@ -30,8 +41,8 @@ struct Shared {
 struct State {
     /// When the current entry began; `None` outside JavaScript.
     entered_at: Option<Instant>,
-    /// Whether the current entry was terminated.
-    fired: bool,
+    /// Whether (and why) the current entry was terminated.
+    stopped_by: Option<StoppedBy>,
     /// Set when the engine is gone, so the watching thread ends.
     stopped: bool,
 }
@@ -39,6 +50,11 @@ struct State {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stop_watching(&self) {
+        self.lock().stopped = true;
+        self.wake.notify_all();
     }
 }
 
@@ -51,10 +67,15 @@ impl Watchdog {
             wake: Condvar::new(),
         });
         let watched = Arc::clone(&shared);
+        let handle = isolate.clone();
         std::thread::Builder::new()
             .name("ssrt-watchdog".into())
-            .spawn(move || watch(&watched, &isolate, limit))?;
-        Ok(Self { shared, limit })
+            .spawn(move || watch(&watched, &handle, limit))?;
+        Ok(Self {
+            shared,
+            isolate,
+            limit,
+        })
     }
 
     /// Marks the start of an entry into JavaScript, which lasts until
@@ -62,7 +83,7 @@ impl Watchdog {
     pub(crate) fn enter(&self) -> Entry<'_> {
         let mut state = self.shared.lock();
         state.entered_at = Some(Instant::now());
-        state.fired = false;
+        state.stopped_by = None;
         Entry {
             shared: &self.shared,
         }
@@ -71,12 +92,48 @@ impl Watchdog {
     pub(crate) fn limit(&self) -> Duration {
         self.limit
     }
+
+    /// A handle that stops the entry running at the time it is used, from
+    /// any thread.
+    pub(crate) fn interrupter(&self) -> Interrupter {
+        Interrupter {
+            shared: Arc::clone(&self.shared),
+            isolate: self.isolate.clone(),
+        }
+    }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        self.shared.lock().stopped = true;
-        self.shared.wake.notify_all();
+        self.shared.stop_watching();
+    }
+}
+
+/// Stops the JavaScript an engine is running, as the watchdog does at the
+/// limit; cheap to clone, usable from any thread.
+#[derive(Clone)]
+pub struct Interrupter {
+    shared: Arc<Shared>,
+    isolate: IsolateHandle,
+}
+
+impl Interrupter {
+    /// Terminates the entry into JavaScript running now; `false` when the
+    /// engine is not running JavaScript (or the entry is already stopped).
+    pub fn interrupt(&self) -> bool {
+        let mut state = self.shared.lock();
+        if state.entered_at.is_none() || state.stopped_by.is_some() {
+            return false;
+        }
+        state.stopped_by = Some(StoppedBy::Interrupt);
+        self.isolate.terminate_execution();
+        true
+    }
+
+    /// Ends the watching thread of an engine that will never run again (it
+    /// crashed), which [`Watchdog`]'s drop would otherwise do.
+    pub(crate) fn retire(&self) {
+        self.shared.stop_watching();
     }
 }
 
@@ -86,16 +143,16 @@ pub(crate) struct Entry<'a> {
 }
 
 impl Entry<'_> {
-    /// Ends the entry; whether the watchdog terminated it. One lock for
+    /// Ends the entry; whether (and why) it was terminated. One lock for
     /// both, so no stop can land after the answer.
-    pub(crate) fn finish(self) -> bool {
-        let fired = {
+    pub(crate) fn finish(self) -> Option<StoppedBy> {
+        let stopped_by = {
             let mut state = self.shared.lock();
             state.entered_at = None;
-            state.fired
+            state.stopped_by
         };
         std::mem::forget(self); // already ended; `drop` would only repeat it
-        fired
+        stopped_by
     }
 }
 
@@ -111,8 +168,8 @@ fn watch(shared: &Shared, isolate: &IsolateHandle, limit: Duration) {
         let overdue = state
             .entered_at
             .is_some_and(|entered| entered.elapsed() > limit);
-        if overdue && !state.fired {
-            state.fired = true;
+        if overdue && state.stopped_by.is_none() {
+            state.stopped_by = Some(StoppedBy::Timeout);
             isolate.terminate_execution();
         }
         state = match shared.wake.wait_timeout(state, TICK) {
