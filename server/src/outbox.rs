@@ -7,7 +7,7 @@
 //! reconnects — instead of the server's memory growing without bound.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio::sync::{Notify, mpsc};
 
 /// What a connection task is asked to write. Kept two words wide: every
@@ -17,6 +17,9 @@ pub enum Outbound {
     Frame(Arc<str>),
     /// A call's answer or error, turned into a frame by the connection task.
     Answer(Box<Answer>),
+    /// Not a frame: queued once, when the queue first overflows, to wake its
+    /// connection (see [`Queued::Overflowed`]).
+    Overflowed,
 }
 
 pub struct Answer {
@@ -37,6 +40,7 @@ impl Outbound {
                     Ok(params) => params.len() + answer.cb_id.len() + answer.options.len(),
                     Err(e) => e.message.len(),
                 },
+                Outbound::Overflowed => 0,
             }
     }
 }
@@ -45,7 +49,19 @@ impl Outbound {
 struct Backlog {
     bytes: AtomicUsize,
     limit: usize,
-    overflowed: Notify,
+    overflowed: AtomicBool,
+    /// Wakes a write stalled on the reader that overflowed.
+    stalled_write: Notify,
+}
+
+fn queued(message: Outbound) -> Queued {
+    match message {
+        Outbound::Overflowed => Queued::Overflowed,
+        message => {
+            let size = message.size();
+            Queued::Frame(message, size)
+        }
+    }
 }
 
 /// What [`Inbox::recv`] found.
@@ -73,7 +89,8 @@ pub fn channel(limit: usize) -> (Outbox, Inbox) {
     let backlog = Arc::new(Backlog {
         bytes: AtomicUsize::new(0),
         limit,
-        overflowed: Notify::new(),
+        overflowed: AtomicBool::new(false),
+        stalled_write: Notify::new(),
     });
     let outbox = Outbox {
         queue: sender,
@@ -95,9 +112,12 @@ impl Outbox {
         let queued = backlog.bytes.fetch_add(size, Ordering::Relaxed) + size;
         if queued > backlog.limit {
             backlog.bytes.fetch_sub(size, Ordering::Relaxed);
-            // Stores a permit, so the overflow is seen even if the
-            // connection task is busy writing right now.
-            backlog.overflowed.notify_one();
+            if !backlog.overflowed.swap(true, Ordering::Relaxed) {
+                // Once: wakes the connection task if it waits for frames,
+                // and (a stored permit) if it is stuck writing.
+                let _ = self.queue.send(Outbound::Overflowed);
+                backlog.stalled_write.notify_one();
+            }
             return;
         }
         if self.queue.send(message).is_err() {
@@ -111,22 +131,12 @@ impl Inbox {
     /// the news that a sender found the queue full. `None` once every
     /// sender is gone.
     pub async fn recv(&mut self) -> Option<Queued> {
-        let overflowed = self.backlog.overflowed.notified();
-        tokio::select! {
-            biased;
-            () = overflowed => Some(Queued::Overflowed),
-            message = self.queue.recv() => message.map(|message| {
-                let size = message.size();
-                Queued::Frame(message, size)
-            }),
-        }
+        self.queue.recv().await.map(queued)
     }
 
-    /// A frame already queued, without waiting.
-    pub fn try_recv(&mut self) -> Option<(Outbound, usize)> {
-        let message = self.queue.try_recv().ok()?;
-        let size = message.size();
-        Some((message, size))
+    /// The same, without waiting.
+    pub fn try_recv(&mut self) -> Option<Queued> {
+        self.queue.try_recv().ok().map(queued)
     }
 
     /// Frees queue room once frames have reached the socket: counting until
@@ -138,7 +148,7 @@ impl Inbox {
     /// Completes when a sender found the queue full: lets a write that is
     /// stuck on a reader that stopped reading give up at once.
     pub async fn overflowed(&self) {
-        self.backlog.overflowed.notified().await;
+        self.backlog.stalled_write.notified().await;
     }
 }
 
@@ -157,14 +167,23 @@ mod tests {
         outbox.send(frame(400));
         // 2 × (400 + 64) queued; one more would pass 1000.
         outbox.send(frame(400));
-        assert!(matches!(inbox.recv().await, Some(Queued::Overflowed)));
         let Some(Queued::Frame(_, first)) = inbox.recv().await else {
             panic!("the first frame is queued")
         };
-        let (_, second) = inbox.try_recv().expect("second");
-        assert!(inbox.try_recv().is_none(), "the third frame was dropped");
+        let Some(Queued::Frame(_, second)) = inbox.try_recv() else {
+            panic!("the second frame is queued")
+        };
+        // The third was dropped; in its place, the news.
+        assert!(matches!(inbox.try_recv(), Some(Queued::Overflowed)));
+        assert!(inbox.try_recv().is_none());
+        tokio::time::timeout(std::time::Duration::from_secs(1), inbox.overflowed())
+            .await
+            .expect("a stalled write hears of it too");
         inbox.written(first + second);
         outbox.send(frame(400));
-        assert!(inbox.try_recv().is_some(), "room again after writing");
+        assert!(
+            matches!(inbox.try_recv(), Some(Queued::Frame(..))),
+            "room again after writing"
+        );
     }
 }

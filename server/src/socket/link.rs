@@ -277,9 +277,17 @@ impl<'a> Link<'a> {
     ) -> Written {
         let mut bytes = size;
         let mut batch = vec![self.frame(first)];
-        while let Some((next, size)) = inbox.try_recv() {
-            bytes += size;
-            batch.push(self.frame(next));
+        while let Some(queued) = inbox.try_recv() {
+            match queued {
+                Queued::Frame(next, size) => {
+                    bytes += size;
+                    batch.push(self.frame(next));
+                }
+                Queued::Overflowed => {
+                    inbox.written(bytes);
+                    return Written::Overflowed;
+                }
+            }
         }
         let write = async {
             for message in batch {
@@ -288,6 +296,8 @@ impl<'a> Link<'a> {
             socket.flush().await
         };
         let written = tokio::select! {
+            // A write that completes at once never waits on the news.
+            biased;
             written = timeout(self.state.limits.write_timeout, write) => Written::from(written),
             () = inbox.overflowed() => Written::Overflowed,
         };
@@ -298,6 +308,8 @@ impl<'a> Link<'a> {
     fn frame(&mut self, outbound: Outbound) -> Message {
         let text = match outbound {
             Outbound::Frame(frame) => return Message::Text(frame.as_ref().into()),
+            // Never queued as a frame: `Inbox` hands it over as `Queued::Overflowed`.
+            Outbound::Overflowed => String::new(),
             Outbound::Answer(answer) => {
                 self.in_flight = self.in_flight.saturating_sub(1);
                 match &answer.outcome {
