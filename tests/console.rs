@@ -13,7 +13,17 @@ use std::time::{Duration, Instant};
 use support::{PATIENCE, Redis, copy_fixture};
 
 fn console(dir: &std::path::Path, env: &str, input: &str) -> Output {
+    let _turn = one_at_a_time();
     support::console(dir, env, &[], input)
+}
+
+/// The tests here run their consoles one at a time: loading the app is
+/// CPU-heavy in a debug build, and the `test` environment gives it 1 s
+/// (`action_timeout`), which several loads at once on two cores can pass.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn stdout(output: &Output) -> String {
@@ -221,6 +231,7 @@ fn app_without_watchdog_in_reach() -> tempfile::TempDir {
 #[test]
 fn ctrl_c_stops_an_endless_piped_entry_and_the_console_goes_on_with_the_app_state() {
     use std::os::unix::process::ExitStatusExt;
+    let _turn = one_at_a_time();
     let app = app_without_watchdog_in_reach();
     let mut console = OpenConsole::piped(app.path(), "ctrlc");
     console.type_text("var kept = 'state'; 'ready'\n");
@@ -262,6 +273,7 @@ fn ctrl_c_stops_an_endless_piped_entry_and_the_console_goes_on_with_the_app_stat
 
 #[test]
 fn on_a_terminal_ctrl_c_stops_the_entry_and_at_the_prompt_drops_the_line() {
+    let _turn = one_at_a_time();
     let app = app_without_watchdog_in_reach();
     let mut console = OpenConsole::on_terminal(app.path(), "ctrlc");
     console.wait_for("ssrt> ");
