@@ -352,7 +352,7 @@ fn an_endless_loop_at_load_stops_the_start_up_with_a_clear_error() {
     support::write_environment(
         app.path(),
         "spin",
-        json!({"store": "embedded", "action_timeout": 1}),
+        json!({"store": "embedded", "load_timeout": 1}),
     );
     let refused = support::start_refused(app.path(), "spin");
     assert!(
@@ -618,7 +618,10 @@ async fn a_call_past_the_shutdown_timeout_is_cut_and_a_second_signal_exits_at_on
         .exit_within(support::PATIENCE)
         .expect("the server exits");
     assert!(status.success(), "{status}");
-    eprintln!("exited {:?} after SIGTERM, cutting a call", signalled.elapsed());
+    eprintln!(
+        "exited {:?} after SIGTERM, cutting a call",
+        signalled.elapsed()
+    );
 
     let mut server = app_with_slow_action(60.0);
     let mut busy = server.client().await;

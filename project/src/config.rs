@@ -83,6 +83,9 @@ pub struct Settings {
     pub api: ApiSettings,
     /// **(ssrt)** seconds an action may take before its caller gets an error.
     pub action_timeout: f64,
+    /// **(ssrt)** seconds loading the app (its files, `config/db` and their
+    /// npm packages) may take before the start-up stops with an error.
+    pub load_timeout: f64,
     /// **(ssrt)** MiB the app's JavaScript heap may grow to; past it, the
     /// allocating call fails with `out_of_memory` instead of the host's
     /// memory running out.
@@ -216,6 +219,7 @@ pub fn defaults() -> Value {
         "users": { "online": { "enabled": true, "mins": 2, "keep_historic": false } },
         "rtm": { "enabled": false },
         "action_timeout": 30,
+        "load_timeout": 60,
         "heap_limit_mb": 1024,
         "store": "auto",
         "websocket": {

@@ -40,12 +40,24 @@ struct Entrypoints {
     console_complete: v8::Global<v8::Function>,
 }
 
+/// What the app's JavaScript may take (config `action_timeout`,
+/// `load_timeout`, `heap_limit_mb`).
+#[derive(Debug, Clone, Copy)]
+pub struct EngineLimits {
+    /// Each entry into JavaScript once the app is loaded: a call, an event,
+    /// a timer, a console entry.
+    pub action: Duration,
+    /// Loading the app: its files, `config/db` and their npm packages.
+    pub load: Duration,
+    pub heap_limit_mb: u64,
+}
+
 pub struct Engine {
     worker: deno_runtime::worker::MainWorker,
     entry: Entrypoints,
-    /// Stops any entry into JavaScript that runs past the action timeout.
+    /// Stops any entry into JavaScript that runs past its limit.
     watchdog: Watchdog,
-    heap_limit_mb: u64,
+    limits: EngineLimits,
     /// Set when the heap stays full after a stop at its limit.
     exhausted: Option<String>,
 }
@@ -57,7 +69,8 @@ const EXHAUSTED_PERCENT: u64 = 90;
 /// Why the engine stopped an entry into JavaScript.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stopped {
-    Timeout,
+    /// It ran past this limit.
+    Timeout(Duration),
     /// Ctrl-C in the console ([`Interrupter`]).
     Interrupted,
     OutOfMemory,
@@ -75,21 +88,19 @@ pub struct EngineState {
 
 impl Engine {
     /// A bootstrapped engine for the app in `root`: Node's platform,
-    /// `require`, `$SS`; no app yet. JavaScript may run for `limit` at a
-    /// time, and its heap may grow to `heap_limit_mb`. Must be called inside a
-    /// tokio runtime.
+    /// `require`, `$SS`; no app yet, and JavaScript held to `limits`. Must be
+    /// called inside a tokio runtime.
     pub fn new(
         engine_state: EngineState,
         root: &std::path::Path,
-        limit: Duration,
-        heap_limit_mb: u64,
+        limits: EngineLimits,
     ) -> Result<Self, String> {
         let extensions = vec![ssrt_ops::extension()];
         let heap_limit_bytes =
-            usize::try_from(heap_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+            usize::try_from(limits.heap_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         let mut worker = crate::node::main_worker(root, extensions, heap_limit_bytes);
         let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
-        let watchdog = Watchdog::start(isolate, limit)
+        let watchdog = Watchdog::start(isolate)
             .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
         let runtime = &mut worker.js_runtime;
         {
@@ -117,15 +128,16 @@ impl Engine {
             worker,
             entry,
             watchdog,
-            heap_limit_mb,
+            limits,
             exhausted: None,
         })
     }
 
     /// Loads the app; returns `loadApp`'s JSON summary or the error text.
     pub fn load_app(&mut self, manifest_json: &str) -> Result<String, String> {
-        let (loaded, stopped) = self
-            .watched(|runtime, entry| call(runtime, &entry.load_app, &[Arg::Str(manifest_json)]));
+        let (loaded, stopped) = self.watched_for(self.limits.load, |runtime, entry| {
+            call(runtime, &entry.load_app, &[Arg::Str(manifest_json)])
+        });
         if let Some(stopped) = stopped {
             let why = self.stopped_because(stopped);
             return Err(format!("loading the app {why} and was stopped"));
@@ -299,21 +311,31 @@ impl Engine {
         polled.map_err(|e| e.to_string())
     }
 
-    /// Runs `f` as one watched entry into JavaScript. When the engine
-    /// stopped it (the watchdog, or the heap limit: the QuickJS backend
-    /// terminates like V8 when an allocation would pass it), the termination
-    /// is cancelled so that the engine serves the next entry, and the reason
-    /// is returned.
+    /// Runs `f` as one watched entry into JavaScript, held to the action
+    /// timeout (see [`Engine::watched_for`]).
     fn watched<T>(
         &mut self,
         f: impl FnOnce(&mut JsRuntime, &Entrypoints) -> T,
     ) -> (T, Option<Stopped>) {
-        let entry = self.watchdog.enter();
+        self.watched_for(self.limits.action, f)
+    }
+
+    /// Runs `f` as one entry into JavaScript that may run for `limit`. When
+    /// the engine stopped it (the watchdog, or the heap limit: the QuickJS
+    /// backend terminates like V8 when an allocation would pass it), the
+    /// termination is cancelled so that the engine serves the next entry,
+    /// and the reason is returned.
+    fn watched_for<T>(
+        &mut self,
+        limit: Duration,
+        f: impl FnOnce(&mut JsRuntime, &Entrypoints) -> T,
+    ) -> (T, Option<Stopped>) {
+        let entry = self.watchdog.enter(limit);
         let result = f(&mut self.worker.js_runtime, &self.entry);
         let stopped_by = entry.finish();
         let isolate = self.worker.js_runtime.v8_isolate();
         let stopped = match stopped_by {
-            Some(StoppedBy::Timeout) => Some(Stopped::Timeout),
+            Some(StoppedBy::Timeout) => Some(Stopped::Timeout(limit)),
             Some(StoppedBy::Interrupt) => Some(Stopped::Interrupted),
             None if isolate.is_execution_terminating() => Some(Stopped::OutOfMemory),
             None => None,
@@ -334,12 +356,12 @@ impl Engine {
         let isolate = self.worker.js_runtime.v8_isolate();
         isolate.low_memory_notification();
         let held = isolate.get_heap_statistics().total_heap_size() as u64;
-        let limit = self.heap_limit_mb.saturating_mul(1 << 20);
+        let limit = self.limits.heap_limit_mb.saturating_mul(1 << 20);
         if held.saturating_mul(100) >= limit.saturating_mul(EXHAUSTED_PERCENT) {
             self.exhausted = Some(format!(
                 "a call was stopped at heap_limit_mb ({} MiB), and after garbage collection \
                  the app still holds {} MiB: its own data fills the heap",
-                self.heap_limit_mb,
+                self.limits.heap_limit_mb,
                 held >> 20
             ));
         }
@@ -355,11 +377,11 @@ impl Engine {
     /// Why an entry was stopped, as users read it.
     fn stopped_because(&self, stopped: Stopped) -> String {
         match stopped {
-            Stopped::Timeout => format!("ran for more than {}", seconds(self.watchdog.limit())),
+            Stopped::Timeout(limit) => format!("ran for more than {}", seconds(limit)),
             Stopped::Interrupted => "was interrupted by Ctrl-C".to_owned(),
             Stopped::OutOfMemory => format!(
                 "needed more memory than heap_limit_mb ({} MiB) allows",
-                self.heap_limit_mb
+                self.limits.heap_limit_mb
             ),
         }
     }
@@ -378,7 +400,7 @@ impl Engine {
             let message = format!("The {method} action {why} and was stopped");
             tracing::error!("{message}");
             let code = match stopped {
-                Stopped::Timeout => "action_timeout",
+                Stopped::Timeout(_) => "action_timeout",
                 Stopped::Interrupted => "interrupted",
                 Stopped::OutOfMemory => "out_of_memory",
             };

@@ -13,7 +13,7 @@
 //! given up on keeps its memory.
 
 use crate::crash::{self, Crash};
-use crate::engine::{Engine, EngineState};
+use crate::engine::{Engine, EngineLimits, EngineState};
 use crate::ledger::{Ledger, Owed};
 use crate::manifest::Manifest;
 use crate::watchdog::Interrupter;
@@ -246,8 +246,11 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
     let recipe = Arc::new(Recipe {
         root: options.project.root().to_path_buf(),
         manifest,
-        timeout: Duration::from_secs_f64(settings.action_timeout),
-        heap_limit_mb: settings.heap_limit_mb,
+        limits: EngineLimits {
+            action: Duration::from_secs_f64(settings.action_timeout),
+            load: Duration::from_secs_f64(settings.load_timeout),
+            heap_limit_mb: settings.heap_limit_mb,
+        },
         cache_dir: options.cache_dir,
         store: options.store,
         sessions: options.sessions,
@@ -299,8 +302,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
 struct Recipe {
     root: PathBuf,
     manifest: String,
-    timeout: Duration,
-    heap_limit_mb: u64,
+    limits: EngineLimits,
     cache_dir: Option<PathBuf>,
     store: ssrt_store::Store,
     sessions: ssrt_store::Sessions,
@@ -575,12 +577,7 @@ impl EngineThread {
         let started = Instant::now();
         let _context = runtime.enter();
         let recipe = &self.recipe;
-        let mut engine = match Engine::new(
-            self.engine_state(),
-            &recipe.root,
-            recipe.timeout,
-            recipe.heap_limit_mb,
-        ) {
+        let mut engine = match Engine::new(self.engine_state(), &recipe.root, recipe.limits) {
             Ok(engine) => engine,
             Err(e) => return failed(e, jobs),
         };
@@ -659,7 +656,7 @@ impl EngineThread {
     fn engine_state(&self) -> EngineState {
         let recipe = &self.recipe;
         EngineState {
-            calls: CallTable::new(recipe.timeout),
+            calls: CallTable::new(recipe.limits.action),
             cache: CompileCache::new(recipe.cache_dir.clone()),
             publisher: PublisherSlot(Box::new(SharedPublisher(Arc::clone(&recipe.publisher)))),
             sessions: recipe.sessions.clone(),
@@ -1039,8 +1036,11 @@ mod tests {
             recipe: Arc::new(Recipe {
                 root: PathBuf::new(),
                 manifest: String::new(),
-                timeout: Duration::from_secs(1),
-                heap_limit_mb: 256,
+                limits: EngineLimits {
+                    action: Duration::from_secs(1),
+                    load: Duration::from_secs(1),
+                    heap_limit_mb: 256,
+                },
                 cache_dir: None,
                 store: ssrt_store::Store::Embedded(Default::default()),
                 sessions: ssrt_store::Sessions::new(

@@ -27,7 +27,6 @@ pub(crate) enum StoppedBy {
 pub(crate) struct Watchdog {
     shared: Arc<Shared>,
     isolate: IsolateHandle,
-    limit: Duration,
 }
 
 struct Shared {
@@ -41,6 +40,8 @@ struct Shared {
 struct State {
     /// When the current entry began; `None` outside JavaScript.
     entered_at: Option<Instant>,
+    /// How long the current entry may run.
+    limit: Duration,
     /// Whether (and why) the current entry was terminated.
     stopped_by: Option<StoppedBy>,
     /// Set when the engine is gone, so the watching thread ends.
@@ -59,9 +60,8 @@ impl Shared {
 }
 
 impl Watchdog {
-    /// Starts the watching thread for the engine behind `isolate`; entries
-    /// may run for `limit`.
-    pub(crate) fn start(isolate: IsolateHandle, limit: Duration) -> std::io::Result<Self> {
+    /// Starts the watching thread for the engine behind `isolate`.
+    pub(crate) fn start(isolate: IsolateHandle) -> std::io::Result<Self> {
         let shared = Arc::new(Shared {
             state: Mutex::default(),
             wake: Condvar::new(),
@@ -70,27 +70,20 @@ impl Watchdog {
         let handle = isolate.clone();
         std::thread::Builder::new()
             .name("ssrt-watchdog".into())
-            .spawn(move || watch(&watched, &handle, limit))?;
-        Ok(Self {
-            shared,
-            isolate,
-            limit,
-        })
+            .spawn(move || watch(&watched, &handle))?;
+        Ok(Self { shared, isolate })
     }
 
-    /// Marks the start of an entry into JavaScript, which lasts until
-    /// [`Entry::finish`] (or the guard is dropped).
-    pub(crate) fn enter(&self) -> Entry<'_> {
+    /// Marks the start of an entry into JavaScript that may run for
+    /// `limit`, which lasts until [`Entry::finish`] (or the guard is dropped).
+    pub(crate) fn enter(&self, limit: Duration) -> Entry<'_> {
         let mut state = self.shared.lock();
         state.entered_at = Some(Instant::now());
+        state.limit = limit;
         state.stopped_by = None;
         Entry {
             shared: &self.shared,
         }
-    }
-
-    pub(crate) fn limit(&self) -> Duration {
-        self.limit
     }
 
     /// A handle that stops the entry running at the time it is used, from
@@ -162,12 +155,12 @@ impl Drop for Entry<'_> {
     }
 }
 
-fn watch(shared: &Shared, isolate: &IsolateHandle, limit: Duration) {
+fn watch(shared: &Shared, isolate: &IsolateHandle) {
     let mut state = shared.lock();
     while !state.stopped {
         let overdue = state
             .entered_at
-            .is_some_and(|entered| entered.elapsed() > limit);
+            .is_some_and(|entered| entered.elapsed() > state.limit);
         if overdue && state.stopped_by.is_none() {
             state.stopped_by = Some(StoppedBy::Timeout);
             isolate.terminate_execution();

@@ -48,6 +48,7 @@ pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, Con
     let ws = &settings.websocket;
     let seconds = [
         ("action_timeout", settings.action_timeout),
+        ("load_timeout", settings.load_timeout),
         ("shutdown_timeout", settings.shutdown_timeout),
         ("session_idle_timeout", settings.session_idle_timeout),
         ("websocket.write_timeout", ws.write_timeout),
@@ -150,6 +151,7 @@ fn expected(pattern: &str) -> Option<Cow<'static, str>> {
         "ssl.cert_file" | "ssl.key_file" => "a file name relative to the project",
         "redis.key_prefix" | "api.prefix" | "api.auth.basic.realm" => "a string",
         "action_timeout"
+        | "load_timeout"
         | "shutdown_timeout"
         | "session_idle_timeout"
         | "websocket.write_timeout"
