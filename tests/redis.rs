@@ -4,9 +4,8 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use support::outage::{Load, OUTAGE_ACTIONS, timed_reply};
 use support::{Client, Redis, copy_fixture};
 
 #[tokio::test]
@@ -167,21 +166,6 @@ async fn redis_going_away_and_coming_back_never_takes_ssrt_down() {
 // about a second (RESPONSE_TIMEOUT in store/src/redis_store.rs), calls that
 // do not need it are untouched, and everything comes back by itself.
 
-/// Test actions: what needs Redis (`R`, `$SS.publish`) and what does not.
-const OUTAGE_ACTIONS: (&str, &str) = (
-    "app/server/outage.coffee",
-    r##"
-exports.actions =
-  set: (pair, cb) ->
-    R.set pair.key, pair.value, (err) -> cb(if err then "error: #{err.message}" else 'OK')
-  get: (key, cb) ->
-    R.get key, (err, value) -> cb(if err then "error: #{err.message}" else value)
-  announce: (text, cb) ->
-    $SS.publish.broadcast('announcement', text)
-    cb(true)
-"##,
-);
-
 /// How long an answer may take while Redis is down or stalled. Measured: well
 /// a few milliseconds when killed, 1.0 s when stalled; generous for a busy
 /// machine, and far below the 8–9.5 s it took before.
@@ -191,26 +175,6 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(3);
 const STALL_LIMIT: Duration = Duration::from_millis(1900);
 /// How long a call that needs no Redis may take, whatever Redis is doing.
 const PROMPT: Duration = Duration::from_secs(1);
-
-/// Calls `method` and returns how long the answer took, and the answer
-/// (skipping the broadcasts every client here receives).
-async fn timed_reply(client: &mut Client, method: &str, params: Value) -> (Duration, Value) {
-    let started = Instant::now();
-    let cb_id = client.send_call(method, params).await;
-    loop {
-        // Longer than any limit below, so that a slow answer is measured.
-        let frame = client
-            .try_next_frame(Duration::from_secs(30))
-            .await
-            .unwrap_or_else(|| panic!("no answer to {method} within 30 s"));
-        if frame["type"] == "event" {
-            continue;
-        }
-        assert_eq!(frame["type"], "server", "expected a reply, got {frame}");
-        assert_eq!(frame["cb_id"], cb_id.as_str());
-        return (started.elapsed(), frame["params"].clone());
-    }
-}
 
 /// Fails unless `answer` is the error `R` reports when Redis at `port` is
 /// unavailable.
@@ -281,55 +245,25 @@ async fn deliver_after(
     (None, others)
 }
 
-/// A client calling `outage.get` in a loop, as other users would, recording
-/// when each call went out, how long its answer took and what it was.
-struct Load {
-    stop: Arc<AtomicBool>,
-    calls: tokio::task::JoinHandle<Vec<(Instant, Duration, Value)>>,
-}
-
-impl Load {
-    async fn start(port: u16) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut client = Client::connect(port, None).await;
-        let calls = tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                let mut calls = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let sent = Instant::now();
-                    let (took, answer) = timed_reply(&mut client, "outage.get", json!("k")).await;
-                    calls.push((sent, took, answer));
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                calls
-            }
-        });
-        Load { stop, calls }
-    }
-
-    /// Stops the load. Returns the slowest answer to a call sent between
-    /// `from` and `to`; and of the calls sent and answered in that time, how
-    /// many there were and how many failed (a call still waiting at `to` may
-    /// be answered by a Redis that has just come back).
-    async fn finish(self, from: Instant, to: Instant) -> (Duration, usize, usize) {
-        self.stop.store(true, Ordering::Relaxed);
-        let calls = self.calls.await.expect("the load ran to the end");
-        let sent: Vec<_> = calls
-            .iter()
-            .filter(|(sent, ..)| *sent >= from && *sent < to)
-            .collect();
-        let slowest = sent.iter().map(|(_, took, _)| *took).max();
-        let answered: Vec<_> = sent
-            .iter()
-            .filter(|(sent, took, _)| *sent + *took < to)
-            .collect();
-        let failed = answered
-            .iter()
-            .filter(|(.., answer)| answer.as_str().is_some_and(|a| a.starts_with("error:")))
-            .count();
-        (slowest.unwrap_or_default(), answered.len(), failed)
-    }
+/// Of the load's calls sent between `from` and `to`: the slowest answer; and
+/// of those answered in that time, how many there were and how many failed
+/// (a call still waiting at `to` may be answered by a Redis just come back).
+async fn window(load: Load, from: Instant, to: Instant) -> (Duration, usize, usize) {
+    let calls = load.finish().await;
+    let sent: Vec<_> = calls
+        .iter()
+        .filter(|(sent, ..)| *sent >= from && *sent < to)
+        .collect();
+    let slowest = sent.iter().map(|(_, took, _)| *took).max();
+    let answered: Vec<_> = sent
+        .iter()
+        .filter(|(sent, took, _)| *sent + *took < to)
+        .collect();
+    let failed = answered
+        .iter()
+        .filter(|(.., answer)| answer.as_str().is_some_and(|a| a.starts_with("error:")))
+        .count();
+    (slowest.unwrap_or_default(), answered.len(), failed)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -382,7 +316,7 @@ async fn a_killed_redis_fails_calls_fast_and_everything_comes_back() {
     let recovered = back.elapsed();
     let (delivered, _) = deliver_after(back, &mut announcer, &mut listener, "back").await;
     let (reconnecting, ready_after) = timed_connection(server.port, redis.port, None).await;
-    let (slowest, calls, failed) = load.finish(down, back).await;
+    let (slowest, calls, failed) = window(load, down, back).await;
 
     eprintln!(
         "Redis killed: R call answered in {needs_redis:?} (again after 1.5 s: {again:?}), \
@@ -473,7 +407,7 @@ async fn a_stalled_redis_fails_calls_fast_and_loses_nothing() {
     let recovered = back.elapsed();
     let (delivered, early) = deliver_after(back, &mut announcer, &mut listener, "after").await;
     let mut again_tab = Client::connect(server.port, Some(&session)).await;
-    let (slowest, calls, failed) = load.finish(stalled, back).await;
+    let (slowest, calls, failed) = window(load, stalled, back).await;
 
     eprintln!(
         "Redis stalled: R call answered in {needs_redis:?} (again after 1.5 s: {again:?}), \

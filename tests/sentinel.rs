@@ -6,25 +6,9 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+use support::outage::{Load, OUTAGE_ACTIONS, timed_reply};
 use support::{Client, Redis, Sentinel, Server, copy_fixture};
-
-/// Test actions that need Redis: `R` and `$SS.publish`.
-const ACTIONS: (&str, &str) = (
-    "app/server/outage.coffee",
-    r##"
-exports.actions =
-  set: (pair, cb) ->
-    R.set pair.key, pair.value, (err) -> cb(if err then "error: #{err.message}" else 'OK')
-  get: (key, cb) ->
-    R.get key, (err, value) -> cb(if err then "error: #{err.message}" else value)
-  announce: (text, cb) ->
-    $SS.publish.broadcast('announcement', text)
-    cb(true)
-"##,
-);
 
 /// How long any one call may take while the master is gone: it fails fast
 /// (a killed master refuses connections at once), as without Sentinel.
@@ -35,11 +19,11 @@ const FOLLOW_LIMIT: Duration = Duration::from_secs(3);
 /// (down after 500 ms, then the failover: about 1.5 s here).
 const PROMOTION_LIMIT: Duration = Duration::from_secs(10);
 
-/// ssrt on the `basic` fixture (with [`ACTIONS`]), its store found through
+/// ssrt on the `basic` fixture (with [`OUTAGE_ACTIONS`]), its store found through
 /// `sentinel`.
 fn ssrt_via(sentinel: &Sentinel) -> Server {
     let app = copy_fixture("basic");
-    let (path, source) = ACTIONS;
+    let (path, source) = OUTAGE_ACTIONS;
     std::fs::write(app.path().join(path), source).expect("write the test actions");
     let config = json!({
         "hostname": "127.0.0.1",
@@ -53,61 +37,11 @@ fn ssrt_via(sentinel: &Sentinel) -> Server {
 
 /// Calls `method`; how long its answer took, and the answer (broadcasts
 /// that every client here receives are skipped).
-async fn timed_reply(client: &mut Client, method: &str, params: Value) -> (Duration, Value) {
-    let started = Instant::now();
-    let cb_id = client.send_call(method, params).await;
-    loop {
-        let frame = client
-            .try_next_frame(Duration::from_secs(30))
-            .await
-            .unwrap_or_else(|| panic!("no answer to {method} within 30 s"));
-        if frame["type"] == "event" {
-            continue;
-        }
-        assert_eq!(frame["type"], "server", "expected a reply, got {frame}");
-        assert_eq!(frame["cb_id"], cb_id.as_str());
-        return (started.elapsed(), frame["params"].clone());
-    }
-}
-
 /// Whether `answer` is the error `R` reports while Redis is unavailable.
 fn is_redis_unavailable(answer: &Value) -> bool {
     answer
         .as_str()
         .is_some_and(|text| text.starts_with("error: redis_unavailable: Redis at 127.0.0.1:"))
-}
-
-/// A client calling `outage.get` in a loop, as other users would: when each
-/// call went out, how long its answer took and what it was.
-struct Load {
-    stop: Arc<AtomicBool>,
-    calls: tokio::task::JoinHandle<Vec<(Instant, Duration, Value)>>,
-}
-
-impl Load {
-    async fn start(port: u16) -> Self {
-        let stop = Arc::new(AtomicBool::new(false));
-        let mut client = Client::connect(port, None).await;
-        let calls = tokio::spawn({
-            let stop = stop.clone();
-            async move {
-                let mut calls = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let sent = Instant::now();
-                    let (took, answer) = timed_reply(&mut client, "outage.get", json!("k")).await;
-                    calls.push((sent, took, answer));
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                }
-                calls
-            }
-        });
-        Load { stop, calls }
-    }
-
-    async fn finish(self) -> Vec<(Instant, Duration, Value)> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.calls.await.expect("the load ran to the end")
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

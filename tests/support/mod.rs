@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod databases;
+pub mod outage;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
