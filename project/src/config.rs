@@ -584,6 +584,17 @@ mod tests {
     }
 
     #[test]
+    fn an_array_where_an_object_belongs_is_an_error() {
+        let dir = project(&[("config/app.json", r#"{"redis": ["h", 1, "p"]}"#)]);
+        let err = Config::load(dir.path(), "development").unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("config/app.json: redis: expected an object"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_heap_limit_has_a_default_and_a_floor() {
         let dir = project(&[]);
         let config = Config::load(dir.path(), "development").unwrap();

@@ -23,6 +23,14 @@ enum Step {
 
 /// Deserializes [`Settings`] from `merged` and checks the ranges serde cannot.
 pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, ConfigError> {
+    // serde reads a struct from an array too (`"redis": ["h", 1]` would be a
+    // host and a port): the objects ssrt reads must be objects.
+    for key in super::keys::OWNED {
+        let path: Vec<Step> = key.split('.').map(|k| Step::Key(k.to_owned())).collect();
+        if lookup(merged, &path).is_some_and(|value| !value.is_object()) {
+            return Err(out_of_range(merged, layers, key));
+        }
+    }
     let settings: Settings = serde_path_to_error::deserialize(merged).map_err(|error| {
         let path: Vec<Step> = error
             .path()

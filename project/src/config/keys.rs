@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// Objects whose keys are all ssrt's: any other key inside one is a mistake.
 /// (`client`, `users`, `rtm` and `redis.options` are known but not checked
 /// inside: the browser, the JavaScript side or node_redis read them.)
-const OWNED: &[&str] = &[
+pub(super) const OWNED: &[&str] = &[
     "log",
     "ssl",
     "redis",
