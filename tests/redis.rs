@@ -5,7 +5,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::outage::{Load, OUTAGE_ACTIONS, timed_reply};
+use support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
 use support::{Client, Redis, copy_fixture};
 
 #[tokio::test]
@@ -219,32 +219,6 @@ fn timed_publish_failure(server: &support::Server) -> (Duration, String) {
     (started.elapsed(), line)
 }
 
-/// Announces `text` from `sender` until `listener` receives it; returns how
-/// long that took from `since`, and whatever else `listener` received.
-async fn deliver_after(
-    since: Instant,
-    sender: &mut Client,
-    listener: &mut Client,
-    text: &str,
-) -> (Option<Duration>, Vec<Value>) {
-    let mut others = Vec::new();
-    while since.elapsed() < Duration::from_secs(15) {
-        sender.send_call("outage.announce", json!(text)).await;
-        while sender
-            .try_next_frame(Duration::from_millis(100))
-            .await
-            .is_some()
-        {}
-        while let Some(frame) = listener.try_next_frame(Duration::from_millis(200)).await {
-            if frame["event"] == "announcement" && frame["params"] == text {
-                return (Some(since.elapsed()), others);
-            }
-            others.push(frame);
-        }
-    }
-    (None, others)
-}
-
 /// Of the load's calls sent between `from` and `to`: the slowest answer; and
 /// of those answered in that time, how many there were and how many failed
 /// (a call still waiting at `to` may be answered by a Redis just come back).
@@ -314,7 +288,14 @@ async fn a_killed_redis_fails_calls_fast_and_everything_comes_back() {
     )
     .await;
     let recovered = back.elapsed();
-    let (delivered, _) = deliver_after(back, &mut announcer, &mut listener, "back").await;
+    let (delivered, _) = deliver_after(
+        back,
+        &mut announcer,
+        &mut listener,
+        "back",
+        Duration::from_secs(15),
+    )
+    .await;
     let (reconnecting, ready_after) = timed_connection(server.port, redis.port, None).await;
     let (slowest, calls, failed) = window(load, down, back).await;
 
@@ -405,7 +386,14 @@ async fn a_stalled_redis_fails_calls_fast_and_loses_nothing() {
     redis.resume();
     let (first_after, kept) = timed_reply(&mut caller, "outage.get", json!("k")).await;
     let recovered = back.elapsed();
-    let (delivered, early) = deliver_after(back, &mut announcer, &mut listener, "after").await;
+    let (delivered, early) = deliver_after(
+        back,
+        &mut announcer,
+        &mut listener,
+        "after",
+        Duration::from_secs(15),
+    )
+    .await;
     let mut again_tab = Client::connect(server.port, Some(&session)).await;
     let (slowest, calls, failed) = window(load, stalled, back).await;
 

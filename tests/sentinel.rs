@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::outage::{Load, OUTAGE_ACTIONS, timed_reply};
+use support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
 use support::{Client, Redis, Sentinel, Server, copy_fixture};
 
 /// How long any one call may take while the master is gone: it fails fast
@@ -126,8 +126,14 @@ async fn a_failover_is_followed_within_seconds_and_loses_nothing_replicated() {
 
     // Events flow again: a broadcast published now reaches a client connected
     // since before the failover.
-    let (delivered, others) =
-        deliver_after(killed, &mut announcer, &mut listener, "after the failover").await;
+    let (delivered, others) = deliver_after(
+        killed,
+        &mut announcer,
+        &mut listener,
+        "after the failover",
+        Duration::from_secs(20),
+    )
+    .await;
     // Nothing replicated is lost: the key, and the session with its login.
     let (_, kept) = timed_reply(&mut caller, "outage.get", json!("k")).await;
     let mut resumed = Client::connect(server.port, Some(&session)).await;
@@ -196,32 +202,6 @@ async fn a_failover_is_followed_within_seconds_and_loses_nothing_replicated() {
         )),
         "{log}"
     );
-}
-
-/// Announces `text` from `sender` until `listener` receives it; how long
-/// that took from `since`, and whatever else `listener` received.
-async fn deliver_after(
-    since: Instant,
-    sender: &mut Client,
-    listener: &mut Client,
-    text: &str,
-) -> (Option<Duration>, Vec<Value>) {
-    let mut others = Vec::new();
-    while since.elapsed() < Duration::from_secs(20) {
-        sender.send_call("outage.announce", json!(text)).await;
-        while sender
-            .try_next_frame(Duration::from_millis(100))
-            .await
-            .is_some()
-        {}
-        while let Some(frame) = listener.try_next_frame(Duration::from_millis(200)).await {
-            if frame["event"] == "announcement" && frame["params"] == text {
-                return (Some(since.elapsed()), others);
-            }
-            others.push(frame);
-        }
-    }
-    (None, others)
 }
 
 #[test]

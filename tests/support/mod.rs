@@ -634,13 +634,18 @@ impl Redis {
 
     /// What `redis-cli` prints for one command.
     pub fn cli(&self, command: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(command)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        redis_cli(self.port, command)
     }
+}
+
+/// What `redis-cli` prints for one command to the server on `port`.
+fn redis_cli(port: u16, command: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(command)
+        .output()
+        .expect("redis-cli");
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 impl Drop for Redis {
@@ -766,12 +771,7 @@ impl Sentinel {
 
     /// What `redis-cli` prints for one command to the sentinel.
     pub fn cli(&self, command: &[&str]) -> String {
-        let output = Command::new("redis-cli")
-            .args(["-p", &self.port.to_string()])
-            .args(command)
-            .output()
-            .expect("redis-cli");
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        redis_cli(self.port, command)
     }
 }
 

@@ -42,6 +42,34 @@ pub async fn timed_reply(client: &mut Client, method: &str, params: Value) -> (D
     }
 }
 
+/// Announces `text` from `sender` until `listener` receives it, for at most
+/// `within` from `since`: how long delivery took from `since`, and whatever
+/// else `listener` received.
+pub async fn deliver_after(
+    since: Instant,
+    sender: &mut Client,
+    listener: &mut Client,
+    text: &str,
+    within: Duration,
+) -> (Option<Duration>, Vec<Value>) {
+    let mut others = Vec::new();
+    while since.elapsed() < within {
+        sender.send_call("outage.announce", json!(text)).await;
+        while sender
+            .try_next_frame(Duration::from_millis(100))
+            .await
+            .is_some()
+        {}
+        while let Some(frame) = listener.try_next_frame(Duration::from_millis(200)).await {
+            if frame["event"] == "announcement" && frame["params"] == text {
+                return (Some(since.elapsed()), others);
+            }
+            others.push(frame);
+        }
+    }
+    (None, others)
+}
+
 /// One call of a [`Load`]: when it went out, how long its answer took, and
 /// what it was.
 pub type Timed = (Instant, Duration, Value);
