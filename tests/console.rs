@@ -118,10 +118,15 @@ impl OpenConsole {
 
     /// On a terminal: `script` gives it a pseudo-terminal, so rustyline
     /// runs as for a person typing, and Ctrl-C (byte 3) is the terminal's.
+    /// `exec` and `TERM` keep it the same under any login: without `exec`,
+    /// a shell that stays as the console's parent (dash, when `SHELL` is
+    /// unset) also gets the Ctrl-C and exits 130 after the console's 0.
     fn on_terminal(dir: &std::path::Path, env: &str) -> Self {
         let ssrt = env!("CARGO_BIN_EXE_ssrt");
         let mut command = Command::new("script");
-        command.args(["-qfec", &format!("'{ssrt}' console"), "/dev/null"]);
+        command
+            .args(["-qfec", &format!("exec '{ssrt}' console"), "/dev/null"])
+            .env("TERM", "xterm");
         Self::start(command, dir, env)
     }
 
@@ -309,6 +314,7 @@ fn on_a_terminal_ctrl_c_stops_the_entry_and_at_the_prompt_drops_the_line() {
     let printed = console.wait_for("'state'");
     assert!(!printed.contains("'state dropped'"), "{printed}");
     console.type_text(".exit\r");
-    assert!(console.exit_status().success());
+    let status = console.exit_status();
+    assert!(status.success(), "{status:?}");
     eprintln!("terminal: the prompt was back {back:?} after Ctrl-C");
 }
