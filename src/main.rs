@@ -261,6 +261,7 @@ fn print_banner(info: &StartInfo, env: &str) {
          \x20 pid          {pid}\n\
          \x20 store        {store}\n\
          \x20 loaded       {server} server file{sp}, {shared} shared file{hp} in {ms} ms\n\
+         \x20 engines      {engines}\n\
          \x20 assets       {assets}\n\
          {tls}\
          \x20 listening    {scheme}://{host}:{port}  (WebSocket /ws)",
@@ -272,6 +273,10 @@ fn print_banner(info: &StartInfo, env: &str) {
         shared = load.shared_files,
         hp = plural(load.shared_files),
         ms = load.load_time.as_millis(),
+        engines = match load.engines {
+            1 => "1 JavaScript engine".to_owned(),
+            n => format!("{n} JavaScript engines, one thread each (module state is per engine)"),
+        },
         port = info.address.port(),
         scheme = if info.tls.is_some() { "https" } else { "http" },
         tls = match &info.tls {

@@ -21,13 +21,13 @@ pub struct Publication {
     pub params: String,
 }
 
-/// Delivers publications; the server provides it.
-pub trait Publisher: Send + 'static {
+/// Delivers publications; the server provides it, and every engine shares it.
+pub trait Publisher: Send + Sync + 'static {
     fn publish(&self, publication: Publication);
 }
 
 /// The engine's publisher, as kept in its `OpState`.
-pub struct PublisherSlot(pub Box<dyn Publisher>);
+pub struct PublisherSlot(pub std::sync::Arc<dyn Publisher>);
 
 #[op2]
 pub fn op_publish(

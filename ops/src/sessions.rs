@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 /// Told when a session logs in or out; the server moves its connections.
-pub trait LoginListener: Send + 'static {
+pub trait LoginListener: Send + Sync + 'static {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>);
     /// The session got a new id (at login and logout): its connections
     /// follow, and their browsers are given the new cookie.

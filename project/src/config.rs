@@ -92,6 +92,9 @@ pub struct Settings {
     pub heap_limit_mb: u64,
     /// **(ssrt)** `auto`, `redis` or `embedded`: where sessions and pub/sub live.
     pub store: StoreSetting,
+    /// **(ssrt)** how many JavaScript engines run the app, each on a thread
+    /// of its own with the app loaded.
+    pub engines: EnginesSetting,
     /// **(ssrt)** limits on each browser connection.
     pub websocket: WebSocketSettings,
     /// **(ssrt)** seconds calls in flight get to finish on SIGTERM/SIGINT.
@@ -122,6 +125,38 @@ pub struct WebSocketSettings {
     /// Calls per second one connection may make (0: no limit); past it,
     /// calls are answered with `rate_limited`.
     pub calls_per_second: u32,
+}
+
+/// **(ssrt)** `engines`: a count, or `"auto"` for one per core the process
+/// may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum EnginesSetting {
+    Count(usize),
+    Auto(AutoWord),
+}
+
+/// The word `"auto"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AutoWord {
+    Auto,
+}
+
+impl EnginesSetting {
+    /// The most engines one process runs: each holds the whole app.
+    pub const MAX: usize = 64;
+
+    /// How many engines to start: `"auto"` is the cores this process may
+    /// run on (its CPU affinity and cgroup quota count), at most [`Self::MAX`].
+    pub fn count(self) -> usize {
+        match self {
+            Self::Count(n) => n,
+            Self::Auto(_) => std::thread::available_parallelism()
+                .map_or(1, usize::from)
+                .min(Self::MAX),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -222,6 +257,7 @@ pub fn defaults() -> Value {
         "load_timeout": 60,
         "heap_limit_mb": 1024,
         "store": "auto",
+        "engines": 1,
         "websocket": {
             "max_message_bytes": 1_048_576,
             "outbound_queue_bytes": 8_388_608,
@@ -604,6 +640,34 @@ mod tests {
             "config/app.json: heap_limit_mb: expected a whole number of MiB, at least 256 \
              (the engine itself needs about 100), got 16"
         );
+    }
+
+    #[test]
+    fn engines_are_a_count_or_auto() {
+        let count = |files: &[(&str, &str)]| {
+            let dir = project(files);
+            Config::load(dir.path(), "development")
+                .unwrap()
+                .settings
+                .engines
+                .count()
+        };
+        assert_eq!(count(&[]), 1);
+        assert_eq!(count(&[("config/app.json", r#"{"engines": 3}"#)]), 3);
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        assert_eq!(
+            count(&[("config/app.json", r#"{"engines": "auto"}"#)]),
+            cores.min(EnginesSetting::MAX)
+        );
+        for bad in ["0", "65", "\"all\"", "1.5"] {
+            assert_eq!(
+                load_error(&[("config/app.json", &format!(r#"{{"engines": {bad}}}"#))]),
+                format!(
+                    "config/app.json: engines: expected a number of engines from 1 to 64, \
+                     or \"auto\" (one per core), got {bad}"
+                )
+            );
+        }
     }
 
     #[test]

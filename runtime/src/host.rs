@@ -1,6 +1,7 @@
-//! The engine thread, its supervisor, and the handle the server holds.
+//! One engine thread, its supervisor, and the handle the pool holds
+//! ([`crate::pool`] runs `engines` of these).
 //!
-//! One engine thread at a time runs the app. If it crashes (a Rust panic on
+//! One engine thread at a time runs the app in each. If it crashes (a Rust panic on
 //! it; [`crate::crash`] keeps that from taking the process down), the
 //! supervisor thread says so loudly, answers every call that was in flight
 //! with `engine_restarted`, and starts a new engine thread. That thread loads
@@ -15,18 +16,17 @@
 use crate::crash::{self, Crash};
 use crate::engine::{Engine, EngineLimits, EngineState};
 use crate::ledger::{Ledger, Owed};
-use crate::manifest::Manifest;
 use crate::watchdog::Interrupter;
-use crate::{Call, CallOrigin, Completed, ConsoleOutcome, Delivery};
+use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
 use ssrt_ops::{
-    ActionError, CallTable, CompileCache, LoginListener, LoginListenerSlot, Publication, Publisher,
+    ActionError, CallTable, CompileCache, LoginListener, LoginListenerSlot, Publisher,
     PublisherSlot,
 };
-use ssrt_project::{Config, LayoutError, Project};
+use ssrt_project::LayoutError;
 use std::collections::HashMap;
 use std::future::poll_fn;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, TryLockError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -50,32 +50,6 @@ const MAX_LOST_ENGINES: usize = 8;
 /// How long a new engine may wait for the store, in all, to read the
 /// sessions it attaches again; past it, it uses what it last knew.
 const REATTACH_PATIENCE: Duration = Duration::from_secs(2);
-
-/// What the engine thread needs to load an app.
-pub struct AppOptions {
-    pub project: Project,
-    pub config: Config,
-    /// Where compiled CoffeeScript is kept between runs; `None` for no cache.
-    pub cache_dir: Option<PathBuf>,
-    /// Routes `$SS.publish.*`.
-    pub publisher: Box<dyn Publisher>,
-    /// Hands answered calls to their responders, once per engine turn.
-    pub delivery: Box<dyn Delivery>,
-    /// Where sessions are stored and where the `R` global sends commands.
-    pub store: ssrt_store::Store,
-    /// Told when a session logs in or out.
-    pub logins: Box<dyn LoginListener>,
-    /// Where `@session` changes are stored (shared with the server).
-    pub sessions: ssrt_store::Sessions,
-}
-
-/// What a successful start loaded.
-#[derive(Debug, Clone)]
-pub struct LoadSummary {
-    pub server_files: usize,
-    pub shared_files: usize,
-    pub load_time: Duration,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -103,11 +77,10 @@ enum Job {
     ConsoleComplete(String, Owed<Vec<String>>),
 }
 
-/// The server's way into the engine thread. Cheap to clone; the thread ends
-/// when the last handle is dropped. Outlives engine crashes: it always
-/// reaches the engine currently running the app.
-#[derive(Clone)]
-pub struct AppHandle {
+/// The pool's way into one engine thread. The thread ends when the handle
+/// is dropped. Outlives engine crashes: it always reaches the engine
+/// currently running the app.
+pub(crate) struct EngineHandle {
     shared: Arc<Shared>,
 }
 
@@ -135,9 +108,9 @@ impl Drop for Shared {
     }
 }
 
-impl AppHandle {
+impl EngineHandle {
     /// Queues a call; its responder gets the outcome.
-    pub fn call(&self, call: Call) {
+    pub(crate) fn call(&self, call: Call) {
         let unsent = {
             let jobs = read(&self.shared.jobs);
             let responder = self.shared.ledger.owe_call(call.responder);
@@ -151,21 +124,21 @@ impl AppHandle {
 
     /// Gives a connection its session (JSON: `id`, `created_at`, `attributes`,
     /// `user_id`, `newly_created`); tabs sharing a session id share one object.
-    pub fn attach_session(&self, connection: u32, session_json: String) {
+    pub(crate) fn attach_session(&self, connection: u32, session_json: String) {
         let jobs = read(&self.shared.jobs);
         lock(&self.shared.attached).attach(connection, &session_json);
         let _ = jobs.send(Job::AttachSession(connection, session_json));
     }
 
     /// Forgets a closed connection's session.
-    pub fn detach_session(&self, connection: u32) {
+    pub(crate) fn detach_session(&self, connection: u32) {
         let jobs = read(&self.shared.jobs);
         lock(&self.shared.attached).detach(connection);
         let _ = jobs.send(Job::DetachSession(connection));
     }
 
     /// `{ "<file>": { "actions": [...], "authenticate": bool } }` as JSON.
-    pub async fn describe_actions(&self) -> Result<String, ActionError> {
+    pub(crate) async fn describe_actions(&self) -> Result<String, ActionError> {
         let answer = self.queue(Job::DescribeActions);
         answer.await.map_err(|_| engine_stopped())?
     }
@@ -174,7 +147,7 @@ impl AppHandle {
     /// app's global scope; the engine prints the value or the error itself,
     /// in colour when `interactive`. Blocks until the engine answers: call
     /// it off the async runtime.
-    pub fn console_eval(
+    pub(crate) fn console_eval(
         &self,
         source: String,
         coffee: bool,
@@ -190,8 +163,8 @@ impl AppHandle {
     }
 
     /// `ssrt console`: the global names or properties that complete `path`.
-    /// Blocks like [`AppHandle::console_eval`].
-    pub fn console_complete(&self, path: &str) -> Vec<String> {
+    /// Blocks like [`EngineHandle::console_eval`].
+    pub(crate) fn console_complete(&self, path: &str) -> Vec<String> {
         let answer = self.queue(|reply| Job::ConsoleComplete(path.to_owned(), reply));
         answer
             .blocking_recv()
@@ -204,10 +177,31 @@ impl AppHandle {
     /// watchdog does at `action_timeout` (Ctrl-C in `ssrt console`): a
     /// console entry ends as [`ConsoleOutcome::Interrupted`]. `false` when
     /// no JavaScript is running.
-    pub fn interrupt(&self) -> bool {
+    pub(crate) fn interrupt(&self) -> bool {
         lock(&self.shared.interrupter)
             .as_ref()
             .is_some_and(Interrupter::interrupt)
+    }
+
+    /// Calls and replies queued and not answered yet.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared.ledger.owed()
+    }
+
+    /// Whether the engine serves calls now, and how long the JavaScript it
+    /// runs now has run.
+    pub(crate) fn health(&self) -> Health {
+        match lock(&self.shared.interrupter).as_ref() {
+            None => Health::Down,
+            Some(interrupter) => Health::Serving {
+                busy_for: interrupter.busy_for(),
+            },
+        }
+    }
+
+    /// The session a connection has in this engine, as last known (JSON).
+    pub(crate) fn session_of(&self, connection: u32) -> Option<String> {
+        lock(&self.shared.attached).session_of(connection)
     }
 
     /// Queues a job whose answer comes back over a channel.
@@ -226,6 +220,16 @@ impl AppHandle {
     }
 }
 
+/// How an engine is doing, for the pool to route calls around one that is
+/// down or stuck.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Health {
+    /// Loading, or reloading after a crash, or given up on.
+    Down,
+    /// Serving; `busy_for` is how long the JavaScript it runs now has run.
+    Serving { busy_for: Option<Duration> },
+}
+
 pub(crate) fn engine_stopped() -> ActionError {
     ActionError::new("engine_stopped", "The app's JavaScript engine has stopped")
 }
@@ -238,26 +242,13 @@ pub(crate) fn engine_restarted() -> ActionError {
     )
 }
 
-/// Starts the engine thread, loads the app on it and waits until it is
-/// loaded; a supervisor thread restarts it if it crashes.
-pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError> {
-    let manifest = Manifest::new(&options.project, &options.config)?.to_json();
-    let settings = &options.config.settings;
-    let recipe = Arc::new(Recipe {
-        root: options.project.root().to_path_buf(),
-        manifest,
-        limits: EngineLimits {
-            action: Duration::from_secs_f64(settings.action_timeout),
-            load: Duration::from_secs_f64(settings.load_timeout),
-            heap_limit_mb: settings.heap_limit_mb,
-        },
-        cache_dir: options.cache_dir,
-        store: options.store,
-        sessions: options.sessions,
-        publisher: Arc::new(Mutex::new(options.publisher)),
-        delivery: Arc::new(Mutex::new(options.delivery)),
-        logins: Arc::new(Mutex::new(options.logins)),
-    });
+/// Starts engine `index`'s thread, loads the app on it and waits until it
+/// is loaded; a supervisor thread restarts it if it crashes. Returns the
+/// handle and `loadApp`'s JSON summary.
+pub(crate) fn start(
+    recipe: Arc<Recipe>,
+    index: usize,
+) -> Result<(EngineHandle, String), StartError> {
     let (events_tx, events) = std::sync::mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
@@ -268,10 +259,10 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
         events: events_tx.clone(),
     });
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-    let started = Instant::now();
     let supervisor = Supervisor {
         shared: Arc::downgrade(&shared),
         recipe,
+        index,
         events: events_tx,
         ready: Some(ready_tx),
         generation: 0,
@@ -281,35 +272,27 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
     };
     supervisor.launch(0, jobs_rx, Duration::ZERO)?;
     std::thread::Builder::new()
-        .name("ssrt-supervisor".into())
+        .name(format!("ssrt-supervisor-{index}"))
         .spawn(move || supervisor.run(&events))?;
     let summary = ready_rx
         .recv()
         .map_err(|_| StartError::Engine("the engine thread stopped while loading".into()))??;
-    let counts: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
-    let count = |key: &str| counts[key].as_u64().unwrap_or(0) as usize;
-    Ok((
-        AppHandle { shared },
-        LoadSummary {
-            server_files: count("server"),
-            shared_files: count("shared"),
-            load_time: started.elapsed(),
-        },
-    ))
+    Ok((EngineHandle { shared }, summary))
 }
 
-/// Everything needed to start an engine for the app, again after a crash.
-struct Recipe {
-    root: PathBuf,
-    manifest: String,
-    limits: EngineLimits,
-    cache_dir: Option<PathBuf>,
-    store: ssrt_store::Store,
-    sessions: ssrt_store::Sessions,
-    // The server's, used by one engine at a time.
-    publisher: Arc<Mutex<Box<dyn Publisher>>>,
-    delivery: Arc<Mutex<Box<dyn Delivery>>>,
-    logins: Arc<Mutex<Box<dyn LoginListener>>>,
+/// Everything needed to start an engine for the app, again after a crash;
+/// one for all the pool's engines.
+pub(crate) struct Recipe {
+    pub(crate) root: PathBuf,
+    pub(crate) manifest: String,
+    pub(crate) limits: EngineLimits,
+    pub(crate) cache_dir: Option<PathBuf>,
+    pub(crate) store: ssrt_store::Store,
+    pub(crate) sessions: ssrt_store::Sessions,
+    // The server's, shared by every engine.
+    pub(crate) publisher: Arc<dyn Publisher>,
+    pub(crate) delivery: Arc<dyn Delivery>,
+    pub(crate) logins: Arc<dyn LoginListener>,
 }
 
 /// What engine threads tell the supervisor.
@@ -348,6 +331,8 @@ enum Event {
 struct Supervisor {
     shared: Weak<Shared>,
     recipe: Arc<Recipe>,
+    /// Which of the pool's engines this is.
+    index: usize,
     events: std::sync::mpsc::Sender<Event>,
     /// Where the first load's outcome goes; `None` once it has.
     ready: Option<std::sync::mpsc::Sender<Result<String, StartError>>>,
@@ -534,7 +519,7 @@ impl Supervisor {
             generation,
         };
         std::thread::Builder::new()
-            .name("ssrt-js".into())
+            .name(format!("ssrt-js-{}", self.index))
             .spawn(move || thread.run(jobs, delay))
             .map(drop)
     }
@@ -610,7 +595,6 @@ impl EngineThread {
         };
         *lock(&shared.interrupter) = Some(engine.interrupter());
         drop(shared);
-        let mut delivery = SharedDelivery(Arc::clone(&recipe.delivery));
         let ended = runtime.block_on(async {
             let reattached = reattach(&mut engine, &recipe.sessions, sessions).await;
             for job in queued {
@@ -624,7 +608,7 @@ impl EngineThread {
                 took: started.elapsed(),
                 reattached,
             });
-            serve(&mut engine, &mut delivery, &mut jobs).await
+            serve(&mut engine, &*recipe.delivery, &mut jobs).await
         });
         if let Ended::Exhausted(why) = ended {
             self.hand_over(engine, jobs, why);
@@ -658,7 +642,7 @@ impl EngineThread {
         EngineState {
             calls: CallTable::new(recipe.limits.action),
             cache: CompileCache::new(recipe.cache_dir.clone()),
-            publisher: PublisherSlot(Box::new(SharedPublisher(Arc::clone(&recipe.publisher)))),
+            publisher: PublisherSlot(Arc::clone(&recipe.publisher)),
             sessions: recipe.sessions.clone(),
             store: recipe.store.clone(),
             logins: LoginListenerSlot(Box::new(TrackedLogins {
@@ -740,7 +724,7 @@ enum Ended {
 /// on). What a turn answered is delivered at its end, all at once.
 async fn serve(
     engine: &mut Engine,
-    delivery: &mut dyn Delivery,
+    delivery: &dyn Delivery,
     jobs: &mut mpsc::UnboundedReceiver<Job>,
 ) -> Ended {
     let mut expiry = tokio::time::interval(EXPIRY_INTERVAL);
@@ -874,6 +858,12 @@ impl Attached {
         }
     }
 
+    /// The JSON of a connection's session.
+    fn session_of(&self, connection: u32) -> Option<String> {
+        let id = self.connections.get(&connection)?;
+        self.sessions.get(id).map(|(json, _)| json.clone())
+    }
+
     /// Every session: its id, JSON and connections.
     fn snapshot(&self) -> Vec<(String, String, Vec<u32>)> {
         self.sessions
@@ -894,52 +884,10 @@ fn patched(json: &str, field: &str, value: serde_json::Value) -> String {
     }
 }
 
-/// Runs `f` on what `shared` holds, unless a crashed engine holds it (it
-/// was crashed inside `f`, and will never let go): then `false`.
-fn with_held<T: ?Sized>(shared: &Mutex<Box<T>>, f: impl FnOnce(&mut T)) -> bool {
-    match shared.try_lock() {
-        Ok(mut held) => f(&mut **held),
-        Err(TryLockError::Poisoned(poisoned)) => f(&mut **poisoned.into_inner()),
-        Err(TryLockError::WouldBlock) => return false,
-    }
-    true
-}
-
-/// The server's publisher, as each engine in turn uses it.
-struct SharedPublisher(Arc<Mutex<Box<dyn Publisher>>>);
-
-impl Publisher for SharedPublisher {
-    fn publish(&self, publication: Publication) {
-        let event = publication.event.clone();
-        if !with_held(&self.0, |publisher| publisher.publish(publication)) {
-            tracing::error!(
-                "the event {event:?} was not published: a crashed engine holds the publisher"
-            );
-        }
-    }
-}
-
-/// The server's delivery, as each engine in turn uses it.
-struct SharedDelivery(Arc<Mutex<Box<dyn Delivery>>>);
-
-impl Delivery for SharedDelivery {
-    fn deliver(&mut self, batch: Vec<Completed>) {
-        let mut batch = Some(batch);
-        let delivered = with_held(&self.0, |delivery| {
-            if let Some(batch) = batch.take() {
-                delivery.deliver(batch);
-            }
-        });
-        if !delivered && let Some(batch) = batch {
-            batch.into_iter().for_each(Completed::deliver);
-        }
-    }
-}
-
-/// The server's login listener, as each engine in turn uses it; also keeps
+/// The server's login listener, as an engine uses it; also keeps
 /// `attached` in step with logins.
 struct TrackedLogins {
-    inner: Arc<Mutex<Box<dyn LoginListener>>>,
+    inner: Arc<dyn LoginListener>,
     shared: Weak<Shared>,
 }
 
@@ -948,22 +896,14 @@ impl LoginListener for TrackedLogins {
         if let Some(shared) = self.shared.upgrade() {
             lock(&shared.attached).user_changed(session_id, user_id);
         }
-        if !with_held(&self.inner, |logins| {
-            logins.user_changed(session_id, user_id)
-        }) {
-            tracing::error!("a login was not announced: a crashed engine holds the listener");
-        }
+        self.inner.user_changed(session_id, user_id);
     }
 
     fn session_rotated(&self, old_id: &str, new_id: &str) {
         if let Some(shared) = self.shared.upgrade() {
             lock(&shared.attached).rotated(old_id, new_id);
         }
-        if !with_held(&self.inner, |logins| logins.session_rotated(old_id, new_id)) {
-            tracing::error!(
-                "a new session id was not announced: a crashed engine holds the listener"
-            );
-        }
+        self.inner.session_rotated(old_id, new_id);
     }
 }
 
@@ -987,6 +927,7 @@ fn seconds(delay: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ssrt_ops::Publication;
 
     fn session(id: &str) -> String {
         serde_json::json!({"id": id, "created_at": 1, "attributes": {}, "user_id": null,
@@ -1033,6 +974,7 @@ mod tests {
         let (events, _) = std::sync::mpsc::channel();
         let mut supervisor = Supervisor {
             shared: Weak::new(),
+            index: 0,
             recipe: Arc::new(Recipe {
                 root: PathBuf::new(),
                 manifest: String::new(),
@@ -1048,9 +990,9 @@ mod tests {
                     "ss",
                     Duration::from_secs(60),
                 ),
-                publisher: Arc::new(Mutex::new(Box::new(NoPublisher))),
-                delivery: Arc::new(Mutex::new(Box::new(crate::DeliverInPlace))),
-                logins: Arc::new(Mutex::new(Box::new(NoLogins))),
+                publisher: Arc::new(NoPublisher),
+                delivery: Arc::new(crate::DeliverInPlace),
+                logins: Arc::new(NoLogins),
             }),
             events,
             ready: None,

@@ -82,6 +82,11 @@ impl Ledger {
         (owed, receiver)
     }
 
+    /// How many calls and replies are owed now.
+    pub(crate) fn owed(&self) -> usize {
+        self.lock().owed.len()
+    }
+
     /// Takes everything owed now, to answer it with an error (outside any
     /// lock the caller holds).
     pub(crate) fn take_all(&self) -> Owing {

@@ -1,6 +1,7 @@
-//! The JavaScript host. One thread owns one `deno_core` engine (SocketStream
-//! apps keep state in module variables and expect one event loop); the server
-//! reaches it only through [`AppHandle`], which sends [`Job`]s over a channel.
+//! The JavaScript host. Each engine thread owns one `deno_core` engine with
+//! the app loaded (SocketStream apps keep state in module variables and
+//! expect one event loop); `engines: N` runs N of them. The server reaches
+//! them only through [`AppHandle`], which sends jobs over channels.
 //! No networking happens here. The asset compilers run on a second thread
 //! with an engine of their own ([`Compiler`]).
 
@@ -11,10 +12,13 @@ mod host;
 mod ledger;
 mod manifest;
 mod node;
+mod placement;
+mod pool;
 mod watchdog;
 
 pub use compiler::{CompileError, Compiler, SourceKind};
-pub use host::{AppHandle, AppOptions, LoadSummary, StartError, start};
+pub use host::StartError;
+pub use pool::{AppHandle, AppOptions, LoadSummary, STUCK, start};
 pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
     ActionError, Audience, Completed, LoginListener, Publication, Publisher, Responder,
@@ -33,16 +37,16 @@ pub enum ConsoleOutcome {
 
 /// How answered calls reach their responders. The engine thread hands over
 /// every call answered in one turn at once, so a network thread can be woken
-/// once per turn instead of once per reply.
-pub trait Delivery: Send + 'static {
-    fn deliver(&mut self, batch: Vec<Completed>);
+/// once per turn instead of once per reply. Every engine shares it.
+pub trait Delivery: Send + Sync + 'static {
+    fn deliver(&self, batch: Vec<Completed>);
 }
 
 /// Delivers on the engine thread itself, one call after another.
 pub struct DeliverInPlace;
 
 impl Delivery for DeliverInPlace {
-    fn deliver(&mut self, batch: Vec<Completed>) {
+    fn deliver(&self, batch: Vec<Completed>) {
         batch.into_iter().for_each(Completed::deliver);
     }
 }

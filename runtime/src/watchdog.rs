@@ -123,6 +123,15 @@ impl Interrupter {
         true
     }
 
+    /// How long the entry into JavaScript running now has run; `None`
+    /// outside JavaScript.
+    pub fn busy_for(&self) -> Option<Duration> {
+        self.shared
+            .lock()
+            .entered_at
+            .map(|entered| entered.elapsed())
+    }
+
     /// Ends the watching thread of an engine that will never run again (it
     /// crashed), which [`Watchdog`]'s drop would otherwise do.
     pub(crate) fn retire(&self) {

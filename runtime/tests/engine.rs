@@ -44,6 +44,7 @@ fn start() -> (AppHandle, Recorder) {
     let (app, summary) = ssrt_runtime::start(AppOptions {
         project,
         config,
+        engines: 1,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
         store: store.clone(),

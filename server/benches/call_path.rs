@@ -50,6 +50,7 @@ fn start_app() -> AppHandle {
     let (app, _) = ssrt_runtime::start(AppOptions {
         project,
         config,
+        engines: 1,
         cache_dir: None,
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
         store: store.clone(),

@@ -86,7 +86,8 @@ impl Server {
         let prefix = config.settings.redis.key_prefix.clone();
         pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
         let tokens = session_cookie::Tokens::default();
-        let options = app_options(&project, &config, &store, &hub, &tokens);
+        let engines = config.settings.engines.count();
+        let options = app_options(&project, &config, &store, &hub, &tokens, engines);
         let sessions = options.sessions.clone();
         let cache_dir = options.cache_dir.clone();
         let config = Arc::new(config);
@@ -229,7 +230,8 @@ fn seconds(value: f64) -> Duration {
         .map_or(LONGEST, |d| d.clamp(Duration::from_millis(1), LONGEST))
 }
 
-/// The app in its engine, with its store and publisher, but no listener:
+/// The app in one engine (whatever `engines` says: the console has one global
+/// scope), with its store and publisher, but no listener:
 /// what `ssrt console` runs. `$SS.publish` from it reaches running servers
 /// that share its Redis. Returns the app and a description of the store.
 pub async fn load_app(
@@ -243,6 +245,7 @@ pub async fn load_app(
         &store,
         &Hub::new(),
         &session_cookie::Tokens::default(),
+        1,
     );
     let (app, load) = tokio::task::spawn_blocking(move || ssrt_runtime::start(options))
         .await
@@ -273,9 +276,11 @@ fn app_options(
     store: &Store,
     hub: &Hub,
     tokens: &session_cookie::Tokens,
+    engines: usize,
 ) -> AppOptions {
     let prefix = &config.settings.redis.key_prefix;
     AppOptions {
+        engines,
         cache_dir: Some(project.ssrt_dir().join("cache")),
         project: project.clone(),
         config: config.clone(),
@@ -341,7 +346,7 @@ impl ReplyPump {
 }
 
 impl Delivery for ReplyPump {
-    fn deliver(&mut self, batch: Vec<Completed>) {
+    fn deliver(&self, batch: Vec<Completed>) {
         if let Err(unsent) = self.0.send(batch) {
             // The server is shutting down; answer in place rather than drop.
             unsent.0.into_iter().for_each(Completed::deliver);

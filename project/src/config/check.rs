@@ -1,7 +1,7 @@
 //! Turns the merged configuration into [`Settings`], or into an error that
 //! names the key and the file that set it, so a user knows what to edit.
 
-use super::{ConfigError, Layer, Settings};
+use super::{ConfigError, EnginesSetting, Layer, Settings};
 use serde_json::Value;
 use std::borrow::Cow;
 
@@ -79,6 +79,10 @@ pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, Con
             ws.outbound_queue_bytes < MIN_BYTES,
         ),
         ("redis.port", settings.redis.port == 0),
+        (
+            "engines",
+            matches!(settings.engines, EnginesSetting::Count(n) if n == 0 || n > EnginesSetting::MAX),
+        ),
     ];
     if let Some((key, _)) = too_small.into_iter().find(|(_, bad)| *bad) {
         return Err(out_of_range(merged, layers, key));
@@ -177,6 +181,15 @@ fn expected(pattern: &str) -> Option<Cow<'static, str>> {
             );
         }
         "store" => "\"auto\", \"redis\" or \"embedded\"",
+        "engines" => {
+            return Some(
+                format!(
+                    "a number of engines from 1 to {}, or \"auto\" (one per core)",
+                    EnginesSetting::MAX
+                )
+                .into(),
+            );
+        }
         "websocket.max_message_bytes" | "websocket.outbound_queue_bytes" => {
             return Some(format!("a whole number of bytes, at least {MIN_BYTES}").into());
         }
