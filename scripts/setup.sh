@@ -4,7 +4,7 @@
 #     against Debian's simde headers (see build/cmake-toolchain.cmake);
 #   - redis-server (and redis-cli): the tests start their own Redis servers;
 #   - chromium + chromium-driver: the browser tests drive headless Chromium;
-#   - postgresql + mariadb-server: tests/node.rs starts its own database servers
+#   - postgresql + mariadb-server: tests/integration/node.rs starts its own database servers
 #     for the npm drivers (pg, mysql) of fixtures/node;
 #   - libclang-dev: crates under deno_runtime (libsqlite3-sys, libuv-sys-lite…)
 #     run bindgen when they build;

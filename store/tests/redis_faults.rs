@@ -1,7 +1,7 @@
 //! The Redis store against a real `redis-server` that is killed or stalled
 //! (SIGSTOP): calls fail fast with `redis_unavailable`, and everything comes
 //! back by itself. The end-to-end version, through the ssrt binary, is in
-//! the workspace's tests/redis.rs.
+//! the workspace's tests/integration/redis.rs.
 
 mod common;
 

@@ -3,11 +3,9 @@
 //! runs: `app.init`, `remote` replies, pushed events, reconnection after a
 //! restart, and live reload.
 
-mod support;
-
+use crate::support::browser::Browser;
+use crate::support::{Server, copy_fixture};
 use serde_json::json;
-use support::browser::Browser;
-use support::{Server, copy_fixture};
 
 /// What the fixture's `app.init` writes into the page once it has run.
 async fn expect_app_running(browser: &Browser, env: &str) {

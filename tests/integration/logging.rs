@@ -1,11 +1,9 @@
 //! The server's log (SPEC 9): levels 0–4, call lines with their time, silent
 //! calls left out, and colours unless `enable_color` is false.
 
-mod support;
-
+use crate::support::{Server, copy_fixture};
 use serde_json::json;
 use std::time::Duration;
-use support::{Server, copy_fixture};
 
 fn start_logging(level: u8, enable_color: bool) -> Server {
     let app = copy_fixture("basic");
@@ -13,7 +11,7 @@ fn start_logging(level: u8, enable_color: bool) -> Server {
         "hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,
         "log": {"level": level}, "enable_color": enable_color
     });
-    support::write_environment(app.path(), "logged", config);
+    crate::support::write_environment(app.path(), "logged", config);
     Server::start_in(app, &[("SS_ENV", "logged")])
 }
 

@@ -1,6 +1,5 @@
 //! Shared by the end-to-end tests: start the real `ssrt` binary on a copy of a
 //! fixture app, and talk to it with real WebSocket and HTTP clients.
-#![allow(dead_code)] // each test file uses its own part of this
 
 pub mod browser;
 pub mod databases;

@@ -1,4 +1,4 @@
-//! Redis outages under load, shared by tests/redis.rs and tests/sentinel.rs:
+//! Redis outages under load, shared by the redis and sentinel tests:
 //! test actions that need Redis, a timed call, and a client calling in a loop.
 
 use super::Client;

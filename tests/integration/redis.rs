@@ -1,12 +1,10 @@
 //! Several ssrt processes on one real Redis behave as one app (SPEC 6):
 //! sessions resume on any instance and events reach clients of every instance.
 
-mod support;
-
+use crate::support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
+use crate::support::{Client, Redis, copy_fixture};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
-use support::{Client, Redis, copy_fixture};
 
 #[tokio::test]
 async fn the_banner_names_redis() {
@@ -98,8 +96,8 @@ fn production_without_redis_is_a_clear_start_up_error() {
     drop(unused);
     let app = copy_fixture("basic");
     let config = json!({"redis": {"port": closed_port}});
-    support::write_environment(app.path(), "production", config);
-    let text = support::start_refused(app.path(), "production");
+    crate::support::write_environment(app.path(), "production", config);
+    let text = crate::support::start_refused(app.path(), "production");
     assert!(text.contains("This app needs Redis"), "{text}");
     assert!(text.contains("\"store\": \"embedded\""), "{text}");
 }
@@ -197,7 +195,7 @@ async fn timed_connection(port: u16, redis_port: u16, cookie: Option<&str>) -> (
     match outcome {
         Ok(_) => (took, true),
         Err(frame) => {
-            let (code, message) = support::error_of(&frame);
+            let (code, message) = crate::support::error_of(&frame);
             assert_eq!(code, "session_unavailable", "{frame}");
             assert!(
                 message.contains(&format!(
@@ -212,7 +210,7 @@ async fn timed_connection(port: u16, redis_port: u16, cookie: Option<&str>) -> (
 
 /// Waits for the server to log that a publication failed; returns how long
 /// that took and the line.
-fn timed_publish_failure(server: &support::Server) -> (Duration, String) {
+fn timed_publish_failure(server: &crate::support::Server) -> (Duration, String) {
     let started = Instant::now();
     let printed = server.wait_for_output("cannot publish");
     let line = printed.lines().last().unwrap_or_default().to_owned();

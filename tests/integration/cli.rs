@@ -1,10 +1,8 @@
 //! The command line: help, version, and the start-up errors a user can make.
 
-mod support;
-
+use crate::support::{Server, copy_fixture, ssrt, write_environment};
 use serde_json::json;
 use std::fs;
-use support::{Server, copy_fixture, ssrt, write_environment};
 
 fn run(args: &[&str], dir: &std::path::Path) -> (bool, String) {
     let output = ssrt()

@@ -7,14 +7,12 @@
 //! databases' own clients. Driver failures must reach the action's callback
 //! and leave the server serving.
 
-mod support;
-
+use crate::support::databases::{MariaDb, Postgres};
+use crate::support::{PATIENCE, Redis, Server, copy_fixture, error_of, fixture, free_port};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
-use support::databases::{MariaDb, Postgres};
-use support::{PATIENCE, Redis, Server, copy_fixture, error_of, fixture, free_port};
 
 /// A fresh copy of the `node` fixture, whose npm packages must be installed.
 fn node_app() -> tempfile::TempDir {
@@ -210,7 +208,7 @@ async fn net_http_https_and_request_reach_the_tests_own_servers() {
 async fn the_seed_readmes_geocode_example_runs_unchanged() {
     let web = serve(None);
     let app = node_app();
-    support::write_environment(app.path(), "test", json!({"custom": {"geocode_port": web}}));
+    crate::support::write_environment(app.path(), "test", json!({"custom": {"geocode_port": web}}));
     let server = start_in(app, &[]);
     let mut client = server.client().await;
     // What the browser's navigator.geolocation hands to `remote`.
@@ -289,7 +287,7 @@ async fn process_version_is_modern_unless_the_config_names_an_era() {
     assert!(major >= 20, "{modern}");
 
     let app = node_app();
-    support::write_environment(app.path(), "test", json!({"node_version": "v0.4.12"}));
+    crate::support::write_environment(app.path(), "test", json!({"node_version": "v0.4.12"}));
     let server = start_in(app, &[]);
     let mut client = server.client().await;
     assert_eq!(
@@ -298,8 +296,8 @@ async fn process_version_is_modern_unless_the_config_names_an_era() {
     );
 
     let app = node_app();
-    support::write_environment(app.path(), "test", json!({"node_version": "0.4"}));
-    let refused = support::start_refused(app.path(), "test");
+    crate::support::write_environment(app.path(), "test", json!({"node_version": "0.4"}));
+    let refused = crate::support::start_refused(app.path(), "test");
     assert!(refused.contains("node_version"), "{refused}");
 }
 
@@ -474,7 +472,7 @@ fn the_console_requires_npm_packages_and_runs_http_servers() {
               var body = ''; res.setEncoding('utf8'); \
               res.on('data', function (chunk) { body += chunk }); \
               res.on('end', function () { console.log(body); server.close() }) }) }) })()\n";
-    let output = support::console(app.path(), "test", &["--wait", "1000"], script);
+    let output = crate::support::console(app.path(), "test", &["--wait", "1000"], script);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout, "'function'\n'function'\npong GET /ping\n");

@@ -1,9 +1,7 @@
 //! SPEC 5: every action over HTTP, with Basic Auth for secured files; plus
 //! static files from public/.
 
-mod support;
-
-use support::Server;
+use crate::support::Server;
 
 async fn get(url: &str) -> reqwest::Response {
     reqwest::get(url).await.expect("request")

@@ -4,12 +4,10 @@
 //! connection whose engine is stuck or reloading moves to another with its
 //! session.
 
-mod support;
-
+use crate::support::{Client, Server, error_of};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::time::Duration;
-use support::{Client, Server, error_of};
 
 /// Each engine loads this file itself: `engine` names the engine (a new
 /// name after a reload); `busyEnded` says whether a `busy` loop has ended in
@@ -38,9 +36,9 @@ exports.actions = {
 
 /// The basic fixture with [`ENGINE_ACTIONS`], `engines` set as given.
 fn start(engines: Value) -> Server {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/engines.js"), ENGINE_ACTIONS).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "engines",
         json!({"hostname": "127.0.0.1", "store": "embedded", "engines": engines,

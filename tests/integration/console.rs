@@ -3,18 +3,16 @@
 //! CoffeeScript mode, errors, publishing to a running server over Redis, and
 //! Ctrl-C (SIGINT) stopping an entry that never ends.
 
-mod support;
-
+use crate::support::{PATIENCE, Redis, copy_fixture};
 use serde_json::json;
 use std::io::{Read, Write};
 use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
-use support::{PATIENCE, Redis, copy_fixture};
 
 fn console(dir: &std::path::Path, env: &str, input: &str) -> Output {
     let _turn = one_at_a_time();
-    support::console(dir, env, &[], input)
+    crate::support::console(dir, env, &[], input)
 }
 
 /// The tests here run their consoles one at a time: loading the app is
@@ -111,7 +109,7 @@ struct OpenConsole {
 impl OpenConsole {
     /// With piped standard input, as a script would run it.
     fn piped(dir: &std::path::Path, env: &str) -> Self {
-        let mut command = support::ssrt();
+        let mut command = crate::support::ssrt();
         command.arg("console");
         Self::start(command, dir, env)
     }
@@ -225,7 +223,7 @@ impl Drop for OpenConsole {
 /// only Ctrl-C can stop a loop in time.
 fn app_without_watchdog_in_reach() -> tempfile::TempDir {
     let app = copy_fixture("basic");
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "ctrlc",
         json!({"store": "embedded", "action_timeout": 120, "log": {"level": 1}}),

@@ -3,12 +3,10 @@
 //! against real processes: a master, its replica and a sentinel, all
 //! `redis-server`, and the ssrt binary.
 
-mod support;
-
+use crate::support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
+use crate::support::{Client, Redis, Sentinel, Server, copy_fixture};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
-use support::{Client, Redis, Sentinel, Server, copy_fixture};
 
 /// How long any one call may take while the master is gone: it fails fast
 /// (a killed master refuses connections at once), as without Sentinel.
@@ -31,7 +29,7 @@ fn ssrt_via(sentinel: &Sentinel) -> Server {
         "log": {"level": 2},
         "redis": {"sentinels": [sentinel.address()], "master_name": Sentinel::MASTER_NAME}
     });
-    support::write_environment(app.path(), "failover", config);
+    crate::support::write_environment(app.path(), "failover", config);
     Server::start_in(app, &[("SS_ENV", "failover")])
 }
 
@@ -206,14 +204,14 @@ async fn a_failover_is_followed_within_seconds_and_loses_nothing_replicated() {
 
 #[test]
 fn sentinels_that_do_not_answer_are_a_clear_start_up_error() {
-    let closed_port = support::free_port();
+    let closed_port = crate::support::free_port();
     let app = copy_fixture("basic");
     let config = json!({"redis": {
         "sentinels": [format!("127.0.0.1:{closed_port}")],
         "master_name": "mymaster"
     }});
-    support::write_environment(app.path(), "production", config);
-    let text = support::start_refused(app.path(), "production");
+    crate::support::write_environment(app.path(), "production", config);
+    let text = crate::support::start_refused(app.path(), "production");
     assert!(
         text.contains(&format!(
             "cannot find the Redis master mymaster through the sentinels at 127.0.0.1:{closed_port}"
@@ -227,8 +225,8 @@ fn sentinels_that_do_not_answer_are_a_clear_start_up_error() {
 fn a_bad_sentinel_address_is_a_config_error_naming_the_key() {
     let app = copy_fixture("basic");
     let config = json!({"redis": {"sentinels": ["10.0.0.5"], "master_name": "mymaster"}});
-    support::write_environment(app.path(), "staging", config);
-    let text = support::start_refused(app.path(), "staging");
+    crate::support::write_environment(app.path(), "staging", config);
+    let text = crate::support::start_refused(app.path(), "staging");
     assert!(
         text.contains(
             "config/environments/staging.json: redis.sentinels[0]: \
@@ -238,8 +236,8 @@ fn a_bad_sentinel_address_is_a_config_error_naming_the_key() {
     );
     let app = copy_fixture("basic");
     let config = json!({"redis": {"sentinels": ["10.0.0.5:26379"]}});
-    support::write_environment(app.path(), "staging", config);
-    let text = support::start_refused(app.path(), "staging");
+    crate::support::write_environment(app.path(), "staging", config);
+    let text = crate::support::start_refused(app.path(), "staging");
     assert!(
         text.contains("redis.sentinels: set without redis.master_name"),
         "{text}"

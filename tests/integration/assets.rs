@@ -3,11 +3,9 @@
 //! and packing for production (names, minifying, compressed copies, cache
 //! headers, re-packing on change).
 
-mod support;
-
+use crate::support::{PATIENCE, Server, copy_fixture};
 use std::path::Path;
 use std::time::Instant;
-use support::{PATIENCE, Server, copy_fixture};
 
 async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut request = reqwest::Client::new().get(url);
@@ -131,7 +129,7 @@ async fn development_compile_errors_name_the_file_and_line_and_the_server_keeps_
     );
     let mut client = server.client().await;
     // A stylesheet cannot log to the browser console; the socket does.
-    let (code, message) = support::error_of(&client.next_frame().await);
+    let (code, message) = crate::support::error_of(&client.next_frame().await);
     assert_eq!(code, "compile_error");
     assert!(message.contains("app/css/helpers.styl:4"), "{message}");
     assert_eq!(client.reply("app.square", serde_json::json!(5)).await, 25);
@@ -304,7 +302,7 @@ async fn a_compile_error_at_pack_time_stops_start_up_naming_the_file() {
         "var ok = 1;\nvar = ;\n",
     )
     .unwrap();
-    let stderr = support::start_refused(dir.path(), "staging");
+    let stderr = crate::support::start_refused(dir.path(), "staging");
     assert!(
         stderr.contains("packing the assets failed: lib/client/4.broken.js:2: "),
         "{stderr}"

@@ -1,9 +1,7 @@
 //! SPEC 2 and 3 over a real WebSocket against the real binary.
 
-mod support;
-
+use crate::support::{Client, Server, error_of};
 use serde_json::json;
-use support::{Client, Server, error_of};
 
 #[tokio::test]
 async fn a_new_client_gets_a_session_environment_config_and_ready() {
@@ -173,9 +171,9 @@ async fn a_throwing_action_is_an_application_error_with_its_stack() {
 
 #[tokio::test]
 async fn without_throw_errors_the_stack_stays_in_the_server_log() {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     let config = json!({"hostname": "127.0.0.1", "store": "embedded", "throw_errors": false, "log": {"level": 1}});
-    support::write_environment(app.path(), "quiet", config);
+    crate::support::write_environment(app.path(), "quiet", config);
     let server = Server::start_in(app, &[("SS_ENV", "quiet")]);
     let mut client = server.client().await;
     let (code, message) = error_of(&client.call("app.boom", json!(null)).await);
@@ -308,9 +306,9 @@ exports.actions = {
 
 #[tokio::test]
 async fn an_endless_loop_is_stopped_at_the_action_timeout_and_the_engine_goes_on() {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/spin.js"), SPINNING_ACTIONS).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "spin",
         json!({"hostname": "127.0.0.1", "store": "embedded", "action_timeout": 1, "log": {"level": 1}}),
@@ -347,14 +345,14 @@ async fn an_endless_loop_is_stopped_at_the_action_timeout_and_the_engine_goes_on
 
 #[test]
 fn an_endless_loop_at_load_stops_the_start_up_with_a_clear_error() {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/spin.js"), "while (true) {}\n").unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "spin",
         json!({"store": "embedded", "load_timeout": 1}),
     );
-    let refused = support::start_refused(app.path(), "spin");
+    let refused = crate::support::start_refused(app.path(), "spin");
     assert!(
         refused.contains("loading the app ran for more than 1 s and was stopped"),
         "{refused}"
@@ -363,10 +361,10 @@ fn an_endless_loop_at_load_stops_the_start_up_with_a_clear_error() {
 
 #[tokio::test]
 async fn an_action_past_the_heap_limit_gets_out_of_memory_and_the_engine_goes_on() {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     let hog = "exports.actions = { hog: function (cb) { var a = []; for (;;) a.push(new Array(100000).fill(1)); } };";
     std::fs::write(app.path().join("app/server/hog.js"), hog).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "hog",
         json!({"hostname": "127.0.0.1", "store": "embedded", "heap_limit_mb": 300, "log": {"level": 1}}),
@@ -397,9 +395,9 @@ exports.actions = {
 /// The basic fixture with the flood actions and these settings over the
 /// test environment's.
 fn limited_app(websocket: serde_json::Value) -> Server {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/flood.js"), FLOOD_ACTIONS).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "limits",
         json!({"hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,
@@ -555,9 +553,9 @@ exports.actions = {
 "#;
 
 fn app_with_slow_action(shutdown_timeout: f64) -> Server {
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/slow.js"), SLOW_ACTION).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "slow",
         json!({"hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,
@@ -596,7 +594,7 @@ async fn sigterm_answers_calls_in_flight_then_closes_with_1001_and_exits_0() {
     );
 
     let status = server
-        .exit_within(support::PATIENCE)
+        .exit_within(crate::support::PATIENCE)
         .expect("the server exits");
     assert!(status.success(), "{status}");
     eprintln!("exited {:?} after SIGTERM", signalled.elapsed());
@@ -615,7 +613,7 @@ async fn a_call_past_the_shutdown_timeout_is_cut_and_a_second_signal_exits_at_on
         Some((1001, "the server is shutting down".into()))
     );
     let status = server
-        .exit_within(support::PATIENCE)
+        .exit_within(crate::support::PATIENCE)
         .expect("the server exits");
     assert!(status.success(), "{status}");
     eprintln!(
@@ -632,7 +630,7 @@ async fn a_call_past_the_shutdown_timeout_is_cut_and_a_second_signal_exits_at_on
     let asked = std::time::Instant::now();
     server.signal("INT");
     let status = server
-        .exit_within(support::PATIENCE)
+        .exit_within(crate::support::PATIENCE)
         .expect("the server exits");
     assert!(asked.elapsed() < std::time::Duration::from_secs(2));
     assert!(!status.success(), "{status}");
@@ -655,9 +653,9 @@ exports.actions = {
 #[tokio::test]
 async fn an_engine_crash_reloads_the_app_and_the_server_keeps_serving() {
     use std::time::{Duration, Instant};
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/crash.js"), CRASHING_ACTIONS).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "crash",
         json!({"hostname": "127.0.0.1", "store": "embedded", "log": {"level": 2}}),
@@ -732,9 +730,9 @@ exports.actions = {
 #[tokio::test]
 async fn an_app_whose_own_data_fills_the_heap_is_reloaded_and_the_server_keeps_serving() {
     use std::time::Instant;
-    let app = support::copy_fixture("basic");
+    let app = crate::support::copy_fixture("basic");
     std::fs::write(app.path().join("app/server/hoard.js"), HOARDING_ACTIONS).unwrap();
-    support::write_environment(
+    crate::support::write_environment(
         app.path(),
         "hoard",
         json!({"hostname": "127.0.0.1", "store": "embedded", "heap_limit_mb": 300,

@@ -1,20 +1,18 @@
 //! HTTPS and `wss:` (SPEC 9): a self-signed certificate made at start-up, the
 //! app's own certificate files, and a configuration that names only one.
 
-mod support;
-
+use crate::support::browser::Browser;
+use crate::support::{Server, copy_fixture};
 use serde_json::json;
 use std::path::Path;
 use std::sync::Arc;
-use support::browser::Browser;
-use support::{Server, copy_fixture};
 
 fn enable_ssl(app: &Path, ssl: serde_json::Value) {
     let config = json!({
         "hostname": "127.0.0.1", "log": {"level": 1}, "store": "embedded",
         "pack_assets": false, "ssl": ssl
     });
-    support::write_environment(app, "secure", config);
+    crate::support::write_environment(app, "secure", config);
 }
 
 /// An HTTPS client that trusts exactly `certificate_pem`.
@@ -142,7 +140,7 @@ fn bad_tls_settings_stop_start_up_with_a_clear_message() {
     ] {
         let app = copy_fixture("basic");
         enable_ssl(app.path(), ssl);
-        let stderr = support::start_refused(app.path(), "secure");
+        let stderr = crate::support::start_refused(app.path(), "secure");
         assert!(stderr.contains(expected), "{stderr}");
     }
 }

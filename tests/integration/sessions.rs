@@ -2,10 +2,8 @@
 //! login through an auth module, secured files, stored attributes, and user
 //! events reaching every tab of a logged-in session.
 
-mod support;
-
+use crate::support::{Client, Server, error_of};
 use serde_json::json;
-use support::{Client, Server, error_of};
 
 const TOM: &str = "tom21";
 /// Long enough for a wrongly routed event to show up.
@@ -155,8 +153,8 @@ async fn a_login_gives_the_session_a_new_id_and_an_id_known_before_stops_working
 
 #[tokio::test]
 async fn an_idle_session_expires() {
-    let app = support::copy_fixture("basic");
-    support::write_environment(
+    let app = crate::support::copy_fixture("basic");
+    crate::support::write_environment(
         app.path(),
         "idle",
         json!({"hostname": "127.0.0.1", "store": "embedded", "pack_assets": false,

@@ -1,10 +1,8 @@
 //! The `R` global (SPEC 6) gives node_redis's reply shapes, on a real Redis
 //! and on the embedded store alike.
 
-mod support;
-
+use crate::support::{Redis, Server};
 use serde_json::{Value, json};
-use support::{Redis, Server};
 
 async fn round_trip(server: &Server) -> Value {
     let mut client = server.client().await;

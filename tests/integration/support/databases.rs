@@ -62,7 +62,8 @@ pub struct Postgres {
     pub port: u16,
     child: Child,
     bin: PathBuf,
-    dir: tempfile::TempDir,
+    /// The data folder, removed when the server is dropped.
+    _dir: tempfile::TempDir,
 }
 
 impl Postgres {
@@ -124,7 +125,7 @@ impl Postgres {
             port,
             child,
             bin,
-            dir,
+            _dir: dir,
         };
         // The port opens before the server accepts sessions; pg_isready knows.
         let (bin, port) = (server.bin.clone(), port.to_string());
@@ -214,7 +215,8 @@ fn postgres_command(program: &Path, as_postgres: bool) -> Command {
 pub struct MariaDb {
     pub port: u16,
     child: Child,
-    dir: tempfile::TempDir,
+    /// The data folder, removed when the server is dropped.
+    _dir: tempfile::TempDir,
 }
 
 /// The database `MariaDb::start` creates for the app.
@@ -281,7 +283,11 @@ impl MariaDb {
             .stderr(stderr)
             .spawn()
             .expect("start mariadbd");
-        let mut server = MariaDb { port, child, dir };
+        let mut server = MariaDb {
+            port,
+            child,
+            _dir: dir,
+        };
         // Creating the database is also the readiness check: it succeeds
         // once the server takes logins.
         let create = format!("CREATE DATABASE IF NOT EXISTS {MARIADB_DATABASE}");

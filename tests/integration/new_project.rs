@@ -1,11 +1,9 @@
 //! `ssrt new`: the generated project starts with no further steps and its
 //! starter page works in a real browser, live-compiled and packed.
 
-mod support;
-
+use crate::support::browser::Browser;
+use crate::support::{Server, copy_dir, ssrt};
 use serde_json::json;
-use support::browser::Browser;
-use support::{Server, copy_dir, ssrt};
 
 fn new_project(parent: &std::path::Path, name: &str) -> std::process::Output {
     ssrt()
