@@ -36,12 +36,21 @@ deno_core::extension!(
         sessions::op_session_set,
         sessions::op_session_user_changed,
     ],
-    js = [dir "js", "bridge.js"],
 );
+
+/// `js/bridge.js`, compiled into the binary. (`extension!`'s `js = [...]`
+/// would read it from the source tree each time an engine starts, so the
+/// binary would fail wherever that tree is not.)
+static BRIDGE: [deno_core::ExtensionFileSource; 1] = [deno_core::ExtensionFileSource::new(
+    "ext:ssrt_ops/bridge.js",
+    deno_core::ascii_str_include!("../js/bridge.js"),
+)];
 
 /// The ops extension for a new engine. Its state ([`CallTable`],
 /// [`CompileCache`], a [`Publisher`], the [`ssrt_store::Sessions`] and a
 /// [`LoginListener`]) is put into the `OpState` by the host.
 pub fn extension() -> deno_core::Extension {
-    ssrt_ops::init()
+    let mut extension = ssrt_ops::init();
+    extension.js_files = std::borrow::Cow::Borrowed(&BRIDGE);
+    extension
 }
