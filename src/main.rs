@@ -211,7 +211,7 @@ fn start(dir: PathBuf, port: Option<u16>) -> anyhow::Result<()> {
     runtime.block_on(async {
         let server = Server::start(project, config.clone()).await?;
         release_start_up_memory();
-        print_banner(&server.info, &env);
+        print_banner(&server.info, &env, &config.generation);
         server.serve(first_signal_then_watch()).await?;
         tracing::info!("stopped");
         Ok(())
@@ -247,7 +247,7 @@ fn init_logging(level: u8, color: bool) {
         .init();
 }
 
-fn print_banner(info: &StartInfo, env: &str) {
+fn print_banner(info: &StartInfo, env: &str, generation: &ssrt_project::Detected) {
     let load = &info.load;
     let plural = |n: usize| if n == 1 { "" } else { "s" };
     let host = if info.address.ip().is_unspecified() {
@@ -256,8 +256,9 @@ fn print_banner(info: &StartInfo, env: &str) {
         info.address.ip().to_string()
     };
     println!(
-        "ssrt {version} · SocketStream 0.0.36 apps in Rust\n\
+        "ssrt {version} · SocketStream apps in Rust\n\
          \x20 environment  {env}\n\
+         \x20 api          SocketStream {generation} ({evidence})\n\
          \x20 pid          {pid}\n\
          \x20 store        {store}\n\
          \x20 loaded       {server} server file{sp}, {shared} shared file{hp} in {ms} ms\n\
@@ -267,6 +268,8 @@ fn print_banner(info: &StartInfo, env: &str) {
          \x20 listening    {scheme}://{host}:{port}  (WebSocket /ws)",
         version = env!("CARGO_PKG_VERSION"),
         pid = std::process::id(),
+        generation = generation.generation,
+        evidence = generation.evidence,
         store = info.store,
         server = load.server_files,
         sp = plural(load.server_files),

@@ -126,6 +126,7 @@
     $SS.env = manifest.env;
     $SS.config = manifest.config;
     $SS.root = manifest.root;
+    if (manifest.generation !== "0.0.36") defineLaterGlobals(manifest.root);
     internal.setRequirePaths(manifest.root, manifest.requirePaths);
     internal.setNodeVersion($SS.config.node_version);
     const load = (path) => {
@@ -159,6 +160,17 @@
     startOnlinePurge();
     return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length });
   };
+
+  /**
+   * The later API (0.0.37–0.2, SPEC-0.2-compat §2.1) names the global `SS`;
+   * `$SS` stays too. Defined before the app's first file loads: apps read
+   * `SS.users.online.now` and call `SS.require` at module load.
+   */
+  function defineLaterGlobals(root) {
+    globalThis.SS = $SS;
+    $SS.require = (path) => internal.require(`${root}/lib/server/${path}`);
+    online.now = online.all;
+  }
 
   /** Makes sure a load error names the file it came from. */
   function withFile(error, path) {

@@ -67,6 +67,8 @@ pub struct Config {
     /// Likely mistakes that do not stop the app (misspelt keys), for the
     /// command line to print at start-up.
     pub warnings: Vec<ConfigWarning>,
+    /// The SocketStream API the app was written against, and what told it.
+    pub generation: crate::Detected,
 }
 
 /// The configuration keys that ssrt itself acts on.
@@ -92,6 +94,10 @@ pub struct Settings {
     pub heap_limit_mb: u64,
     /// **(ssrt)** `auto`, `redis` or `embedded`: where sessions and pub/sub live.
     pub store: StoreSetting,
+    /// **(ssrt)** the SocketStream API the app was written against (`"0.0.36"`,
+    /// `"0.1"`, `"0.2"`), when the files do not tell it right.
+    #[serde(default)]
+    pub socketstream_api: Option<crate::Generation>,
     /// **(ssrt)** how many JavaScript engines run the app, each on a thread
     /// of its own with the app loaded.
     pub engines: EnginesSetting,
@@ -323,6 +329,7 @@ impl Config {
             merge(&mut value, layer.value.clone());
         }
         let settings = check::settings(&value, &layers)?;
+        let settings_generation = settings.socketstream_api;
         let mut warnings = Vec::new();
         let mut redis_in_files = false;
         for layer in &layers {
@@ -337,6 +344,7 @@ impl Config {
             settings,
             redis_in_files,
             warnings,
+            generation: crate::generation::detect(root, settings_generation),
         })
     }
 

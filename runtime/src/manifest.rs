@@ -9,6 +9,8 @@ use std::path::Path;
 pub struct Manifest {
     root: String,
     env: String,
+    /// The SocketStream API generation: `0.0.36`, `0.1` or `0.2`.
+    generation: &'static str,
     config: serde_json::Value,
     #[serde(rename = "requirePaths")]
     require_paths: Vec<String>,
@@ -40,6 +42,7 @@ impl Manifest {
         Ok(Self {
             root: text(project.root()),
             env: config.env.clone(),
+            generation: config.generation.generation.as_str(),
             config: config.value.clone(),
             require_paths: project.require_paths().iter().map(|p| text(p)).collect(),
             server: files(project.server_files()?),

@@ -12,6 +12,7 @@ mod browser;
 mod cli;
 mod console;
 mod engines;
+mod generations;
 mod http_api;
 mod https;
 mod logging;

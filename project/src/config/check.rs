@@ -181,6 +181,7 @@ fn expected(pattern: &str) -> Option<Cow<'static, str>> {
             );
         }
         "store" => "\"auto\", \"redis\" or \"embedded\"",
+        "socketstream_api" => "\"0.0.36\", \"0.1\" or \"0.2\"",
         "engines" => {
             return Some(
                 format!(

@@ -24,6 +24,7 @@ pub(super) const OWNED: &[&str] = &[
 /// Keys ssrt reads that have no default, so [`super::defaults`] cannot list them.
 const WITHOUT_DEFAULT: &[&str] = &[
     "node_version",
+    "socketstream_api",
     "ssl.cert_file",
     "ssl.key_file",
     "redis.sentinels",

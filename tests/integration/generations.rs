@@ -1,0 +1,77 @@
+//! API generations: ssrt tells an app written for the later SocketStream
+//! API (0.1–0.2, SPEC-0.2-compat) from a 0.0.36 one, says which in the
+//! banner, and gives the later apps their `SS` global before their code
+//! loads.
+
+use crate::support::{Server, copy_fixture, write_environment};
+use serde_json::json;
+
+/// A server file of the later API: `SS` read at module load, as real apps
+/// do (`getUserList: SS.users.online.now`), and `SS.require`.
+const LATER_ACTIONS: &str = r#"
+var helpers = SS.require('helpers');
+var getUserList = SS.users.online.now;
+exports.actions = {
+  env: function (cb) { cb([SS.env, SS === $SS, typeof getUserList]); },
+  shout: function (text, cb) { cb(helpers.shout(text)); },
+  online: function (cb) { getUserList(function (ids) { cb(ids); }); }
+};
+"#;
+
+#[tokio::test]
+async fn an_app_using_the_ss_global_is_served_as_the_later_api() {
+    let app = copy_fixture("basic");
+    std::fs::write(app.path().join("app/server/later.js"), LATER_ACTIONS).unwrap();
+    write_environment(app.path(), "test", json!({"store": "embedded"}));
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server
+            .banner
+            .contains("api          SocketStream 0.1 (the SS global in app/server/later.js)"),
+        "{}",
+        server.banner
+    );
+    let mut client = server.client().await;
+    assert_eq!(
+        client.reply("later.env", json!(null)).await,
+        json!(["test", true, "function"])
+    );
+    assert_eq!(client.reply("later.shout", json!("hi")).await, "HI!");
+    assert_eq!(client.reply("later.online", json!(null)).await, json!([]));
+}
+
+#[tokio::test]
+async fn a_0_0_36_app_gets_no_ss_global() {
+    let app = copy_fixture("basic");
+    std::fs::write(
+        app.path().join("app/server/probe.js"),
+        "exports.actions = { ss: function (cb) { cb(typeof SS); } };",
+    )
+    .unwrap();
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server
+            .banner
+            .contains("api          SocketStream 0.0.36 (no later API in use)"),
+        "{}",
+        server.banner
+    );
+    let mut client = server.client().await;
+    assert_eq!(client.reply("probe.ss", json!(null)).await, "undefined");
+}
+
+#[tokio::test]
+async fn the_config_key_chooses_the_generation() {
+    let app = copy_fixture("basic");
+    write_environment(app.path(), "test", json!({"socketstream_api": "0.2"}));
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server
+            .banner
+            .contains("api          SocketStream 0.2 (socketstream_api in the config)"),
+        "{}",
+        server.banner
+    );
+    let mut client = server.client().await;
+    assert_eq!(client.reply("app.square", json!(5)).await, json!(25));
+}
