@@ -36,7 +36,7 @@ fn pack(c: &mut Criterion) {
 
     let project = Project::open(dir.path()).expect("project");
     let compiler = Compiler::new(project.root(), None);
-    let assets = Assets::new(project, compiler);
+    let assets = Assets::new(project, compiler, ssrt_project::Generation::V0036);
     let runtime = tokio::runtime::Runtime::new().expect("tokio");
 
     let report = runtime.block_on(assets.pack()).expect("pack");

@@ -15,7 +15,7 @@ pub use pack::{PackReport, PackedFile};
 pub use watch::{Change, Watcher, watch};
 
 use sources::Sources;
-use ssrt_project::{LayoutError, Project};
+use ssrt_project::{Generation, LayoutError, Project};
 use ssrt_runtime::{CompileError, Compiler};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -76,9 +76,11 @@ pub struct Assets {
 }
 
 impl Assets {
-    pub fn new(project: Project, compiler: Compiler) -> Self {
+    /// The assets of `project`, served as its SocketStream API `generation`
+    /// expects (0.1 and later namespace client code under `SS.client`).
+    pub fn new(project: Project, compiler: Compiler, generation: Generation) -> Self {
         Self {
-            sources: Arc::new(Sources::new(project, compiler)),
+            sources: Arc::new(Sources::new(project, compiler, generation)),
             compiled: Arc::default(),
             stylesheet_errors: Arc::default(),
             packing: Arc::default(),

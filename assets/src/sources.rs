@@ -4,24 +4,32 @@
 
 use crate::AssetError;
 use serde_json::json;
-use ssrt_project::Project;
+use ssrt_project::{Generation, Project};
 use ssrt_runtime::{Compiler, SourceKind};
 use std::path::{Path, PathBuf};
 
 pub(crate) struct Sources {
     project: Project,
     compiler: Compiler,
+    generation: Generation,
 }
 
 /// A piece of browser code: where it lives and the URL development serves it at.
 pub(crate) struct CodeFile {
     pub path: PathBuf,
     pub url: String,
+    /// For the later API: the object its `exports.` stand for, such as
+    /// `SS.client["users"]["online"]`.
+    pub namespace: Option<String>,
 }
 
 impl Sources {
-    pub fn new(project: Project, compiler: Compiler) -> Self {
-        Self { project, compiler }
+    pub fn new(project: Project, compiler: Compiler, generation: Generation) -> Self {
+        Self {
+            project,
+            compiler,
+            generation,
+        }
     }
 
     pub fn project(&self) -> &Project {
@@ -88,9 +96,18 @@ impl Sources {
             .map(|(folder, file)| {
                 let name = file.path.file_name().unwrap_or_default().to_string_lossy();
                 let dir = file.name.rsplit_once('/').map(|(dir, _)| format!("{dir}/"));
+                let namespace = (self.generation != Generation::V0036).then(|| {
+                    let keys: String = file
+                        .name
+                        .split('/')
+                        .map(|key| format!("[{key:?}]"))
+                        .collect();
+                    format!("SS.{folder}{keys}")
+                });
                 CodeFile {
                     url: format!("/{folder}/{}{name}", dir.unwrap_or_default()),
                     path: file.path.clone(),
+                    namespace,
                 }
             })
             .collect())
@@ -101,7 +118,17 @@ impl Sources {
         let Some(file) = self.code_files()?.into_iter().find(|file| file.url == url) else {
             return Ok(None);
         };
-        self.code(&file.path).await.map(Some)
+        self.app_code(&file).await.map(Some)
+    }
+
+    /// One client or shared file as the page runs it: compiled, and for the
+    /// later API namespaced.
+    async fn app_code(&self, file: &CodeFile) -> Result<String, AssetError> {
+        let code = self.code(&file.path).await?;
+        Ok(match &file.namespace {
+            Some(namespace) => namespaced(&code, namespace),
+            None => code,
+        })
     }
 
     /// One code file as browser JavaScript.
@@ -137,7 +164,11 @@ impl Sources {
     pub async fn library_script(&self) -> Result<Vec<Piece>, AssetError> {
         let mut pieces = vec![Piece {
             name: "ssrt-client.js".into(),
-            code: ssrt_js::BROWSER_CLIENT.to_owned(),
+            code: format!(
+                "window.SSRT_API_GENERATION = \"{}\";\n{}",
+                self.generation,
+                ssrt_js::BROWSER_CLIENT
+            ),
             minify: true,
             end: ";\n",
         }];
@@ -171,7 +202,7 @@ impl Sources {
             let plain_js = file.path.extension().is_some_and(|ext| ext == "js");
             pieces.push(Piece {
                 name: self.shown(&file.path),
-                code: self.code(&file.path).await?,
+                code: self.app_code(&file).await?,
                 minify: true,
                 end: if plain_js { ";\n" } else { "\n" },
             });
@@ -187,6 +218,36 @@ impl Sources {
             end,
         }
     }
+}
+
+/// The later API's client and shared files (SPEC-0.2-compat §3): each
+/// `exports.` becomes the file's namespace (`exports.init` in
+/// `app/client/app` is `SS.client["app"].init`), whose objects are created
+/// first. `module.exports.` and `x.exports.` are left alone.
+fn namespaced(code: &str, namespace: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 2 * namespace.len());
+    // `SS.client["a"]["b"]`: create `SS.client["a"]`, then the whole.
+    let mut end = 0;
+    while let Some(open) = namespace[end..].find('[') {
+        let close = end + open + namespace[end + open..].find(']').unwrap_or(0) + 1;
+        let path = &namespace[..close];
+        out.push_str(&format!("{path} = {path} || {{}};\n"));
+        end = close;
+    }
+    let mut rest = code;
+    while let Some(at) = rest.find("exports.") {
+        let before = rest[..at].chars().next_back();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == '.') {
+            out.push_str("exports.");
+        } else {
+            out.push_str(namespace);
+            out.push('.');
+        }
+        rest = &rest[at + "exports.".len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A library its authors shipped minified (`jquery.min.js`), which packing
@@ -224,8 +285,20 @@ pub(crate) fn read(path: &Path) -> Result<String, AssetError> {
 
 #[cfg(test)]
 mod tests {
-    use super::is_minified;
+    use super::{is_minified, namespaced};
     use std::path::Path;
+
+    #[test]
+    fn later_api_files_export_into_their_namespace() {
+        let code = "exports.init = function () { module.exports.x = 1; a.exports.y = 2; };\nexports.n = 3;";
+        assert_eq!(
+            namespaced(code, r#"SS.client["users"]["online"]"#),
+            "SS.client[\"users\"] = SS.client[\"users\"] || {};\n\
+             SS.client[\"users\"][\"online\"] = SS.client[\"users\"][\"online\"] || {};\n\
+             SS.client[\"users\"][\"online\"].init = function () { module.exports.x = 1; a.exports.y = 2; };\n\
+             SS.client[\"users\"][\"online\"].n = 3;"
+        );
+    }
 
     #[test]
     fn only_min_files_count_as_minified() {

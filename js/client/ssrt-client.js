@@ -1,6 +1,8 @@
 // The ssrt browser client: SocketStream 0.0.36's `$SS` and `remote` over one
-// WebSocket (SPEC 3 and 4). Plain browser JavaScript, no dependencies; it is
-// sent to every page ahead of the app's own code.
+// WebSocket (SPEC 3 and 4), and for apps of the later API (0.1–0.2,
+// SPEC-0.2-compat §3) the `SS` global with `SS.server` stubs and `SS.client`.
+// Plain browser JavaScript, no dependencies; it is sent to every page ahead
+// of the app's own code, after a line that sets `SSRT_API_GENERATION`.
 (function (window) {
   "use strict";
   var document = window.document;
@@ -64,6 +66,17 @@
   // Shared code defines its classes on `exports` (SPEC 1).
   if (!window.exports) window.exports = {};
 
+  // The later API: the same object as `SS`, which the app's files use from
+  // their first line (`SS.socket.on`, `SS.events.on`); `SS.server` fills in
+  // at connect, `SS.client` and `SS.shared` as the app's files load.
+  var laterApi = (window.SSRT_API_GENERATION || "0.0.36") !== "0.0.36";
+  if (laterApi) {
+    window.SS = $SS;
+    $SS.server = {};
+    $SS.client = {};
+    $SS.shared = {};
+  }
+
   function logLevel() {
     var log = $SS.config && $SS.config.log;
     return log && typeof log.level === "number" ? log.level : 0;
@@ -104,6 +117,32 @@
   window.remote = remote;
   $SS.remote = remote;
 
+  /**
+   * `SS.server.<path>.<action>(params, [options], [cb])` for every action in
+   * `tree` (`{"users/online": {"actions": ["now"]}}`). A call without a
+   * callback logs the reply (0.0.53).
+   */
+  function makeStubs(tree) {
+    Object.keys(tree || {}).forEach(function (file) {
+      var node = $SS.server;
+      file.split("/").forEach(function (part) {
+        node = node[part] = node[part] || {};
+      });
+      (tree[file].actions || []).forEach(function (action) {
+        var method = file.split("/").join(".") + "." + action;
+        node[action] = function () {
+          var args = Array.prototype.slice.call(arguments);
+          if (typeof args[args.length - 1] !== "function") {
+            args.push(function (reply) {
+              console.log(method + " replied:", reply);
+            });
+          }
+          remote.apply(null, [method].concat(args));
+        };
+      });
+    });
+  }
+
   function flushQueue() {
     var waiting = queue;
     queue = [];
@@ -129,6 +168,9 @@
     },
     setConfig: function (config) {
       $SS.config = config || {};
+    },
+    setApi: function (tree) {
+      if (laterApi) makeStubs(tree);
     },
     ready: function () {
       ready = true;
@@ -224,13 +266,27 @@
 
   var started = false;
 
-  /** `app.init()` once: the first time the socket is ready and the page has loaded. */
+  /**
+   * `app.init()` once: the first time the socket is ready and the page has
+   * loaded. The later API's is `SS.client.app.init`, with `window.app.init`
+   * as its fallback (through 0.1).
+   */
   function startApp() {
     if (started || !ready || document.readyState === "loading") return;
     started = true;
-    if (window.app && typeof window.app.init === "function") window.app.init();
+    var later = laterApi && $SS.client.app;
+    if (later && typeof later.init === "function") later.init();
+    else if (window.app && typeof window.app.init === "function") window.app.init();
   }
-  document.addEventListener("DOMContentLoaded", startApp);
-
-  connect();
+  // Connect once the page's scripts have all run: while a script downloads
+  // the browser handles socket messages, and a `connect` listener the app
+  // adds at file load (`SS.socket.on 'connect'`) would miss the event.
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () {
+      connect();
+      startApp();
+    });
+  } else {
+    connect();
+  }
 })(window);

@@ -93,8 +93,7 @@ impl Server {
         let config = Arc::new(config);
         let app = tokio::task::spawn_blocking(move || ssrt_runtime::start(options));
         // Assets compile on their own engine while the app loads on its.
-        let (assets, pack) =
-            prepare_assets(&project, cache_dir, config.settings.pack_assets).await?;
+        let (assets, pack) = prepare_assets(&project, cache_dir, &config).await?;
         let (app, load) = app.await.map_err(|_| ServerError::EngineStopped)??;
         let actions = app
             .describe_actions()
@@ -117,6 +116,8 @@ impl Server {
             hub,
             client_config: config.client().to_string().into(),
             actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),
+            api_tree: (config.generation.generation != ssrt_project::Generation::V0036)
+                .then(|| Arc::from(actions.as_str())),
             config: config.clone(),
             assets: assets.clone(),
             limits: Arc::new(socket::Limits::new(&settings.websocket)),
@@ -304,11 +305,11 @@ fn app_options(
 async fn prepare_assets(
     project: &Project,
     cache_dir: Option<std::path::PathBuf>,
-    packed: bool,
+    config: &Config,
 ) -> Result<(Assets, Option<ssrt_assets::PackReport>), ServerError> {
     let compiler = Compiler::new(project.root(), cache_dir);
-    let assets = Assets::new(project.clone(), compiler);
-    if !packed {
+    let assets = Assets::new(project.clone(), compiler, config.generation.generation);
+    if !config.settings.pack_assets {
         return Ok((assets, None));
     }
     tracing::info!("packing assets into public/assets");

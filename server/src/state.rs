@@ -19,6 +19,9 @@ pub struct AppState {
     /// The public actions by file, for the API index and routing
     /// (`{"users/online": {"actions": [...], "authenticate": bool}}`).
     pub actions: Arc<serde_json::Value>,
+    /// For apps of the later API (0.1–0.2): the same as JSON, sent to every
+    /// new connection so that the browser can make its `SS.server` stubs.
+    pub api_tree: Option<Arc<str>>,
     pub assets: ssrt_assets::Assets,
     /// What one WebSocket connection may cost.
     pub limits: Arc<Limits>,

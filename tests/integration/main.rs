@@ -15,6 +15,7 @@ mod engines;
 mod generations;
 mod http_api;
 mod https;
+mod later_api_browser;
 mod logging;
 mod new_project;
 mod node;

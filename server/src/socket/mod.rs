@@ -160,11 +160,19 @@ async fn send_hello(
         socket.feed(Message::Text(frame.into())).await?;
     }
     let frames = [
-        protocol::system("setEnvironment", &protocol::json_string(&state.config.env)),
-        protocol::system("setConfig", &state.client_config),
-        protocol::system("ready", "{}"),
+        Some(protocol::system(
+            "setEnvironment",
+            &protocol::json_string(&state.config.env),
+        )),
+        Some(protocol::system("setConfig", &state.client_config)),
+        // The later API's clients make `SS.server` stubs from it.
+        state
+            .api_tree
+            .as_deref()
+            .map(|tree| protocol::system("setApi", tree)),
+        Some(protocol::system("ready", "{}")),
     ];
-    for frame in frames {
+    for frame in frames.into_iter().flatten() {
         socket.feed(Message::Text(frame.into())).await?;
     }
     if !state.config.settings.pack_assets {
