@@ -183,11 +183,15 @@ fn console(dir: PathBuf, quiet_wait: Duration) -> anyhow::Result<()> {
     }
 }
 
-/// The project in `dir`, its environment (`SS_ENV`) and its config.
+/// The project in `dir`, its environment (`SS_ENV`) and its config: the JSON
+/// files, and the later API's `config/app.coffee` and the like, which are
+/// run first.
 fn open_project(dir: &Path) -> anyhow::Result<(Project, String, Config)> {
     let project = Project::open(dir)?;
     let env = std::env::var("SS_ENV").unwrap_or_else(|_| "development".to_owned());
-    let config = Config::load(project.root(), &env)?;
+    let code = ssrt_project::config::code_files(project.root(), &env);
+    let evaluated = ssrt_runtime::evaluate_config_files(project.root(), &code)?;
+    let config = Config::load_with(project.root(), &env, &evaluated)?;
     Ok((project, env, config))
 }
 

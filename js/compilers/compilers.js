@@ -22,6 +22,22 @@
       return jade.render(source, { filename, locals: options.locals ?? {} });
     },
 
+    /**
+     * A config file of the later API (`config/app.coffee`, 0.1.3+) run as a
+     * module: its `exports.config`, as JSON. `options.env` is `process.env`.
+     */
+    config(source, filename, options) {
+      const code = filename.endsWith(".coffee") ? internal.compileCoffee(source, filename) : source;
+      const module = { exports: {} };
+      const process = { env: options.env ?? {} };
+      new Function("exports", "module", "process", code)(module.exports, module, process);
+      const config = module.exports.config;
+      if (config === null || typeof config !== "object" || Array.isArray(config)) {
+        throw new Error("it must set exports.config to an object, as in `exports.config = { http: { port: 3000 } }`");
+      }
+      return JSON.stringify(config);
+    },
+
     /** A Stylus stylesheet; `@import` looks beside the file and in `options.paths`. */
     stylus(source, filename, options) {
       stylus ??= internal.requireEmbedded("stylus");

@@ -299,9 +299,42 @@ struct Layer {
     value: Value,
 }
 
+/// The later API's config files (0.1.3+) that exist for `env`, relative to
+/// `root`, in merge order: `config/app.(coffee|js)`, then
+/// `config/environments/<env>.(coffee|js)`. They are code: the caller runs
+/// them and hands [`Config::load_with`] each one's `exports.config`.
+pub fn code_files(root: &Path, env: &str) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for stem in [
+        PathBuf::from("config/app"),
+        Path::new("config/environments").join(env),
+    ] {
+        let found = ["coffee", "js"]
+            .iter()
+            .map(|ext| stem.with_extension(ext))
+            .find(|file| root.join(file).is_file());
+        files.extend(found);
+    }
+    files
+}
+
 impl Config {
-    /// Loads the configuration of the project at `root` for environment `env`.
+    /// Loads the configuration of the project at `root` for environment `env`
+    /// from its JSON files.
     pub fn load(root: &Path, env: &str) -> Result<Self, ConfigError> {
+        Self::load_with(root, env, &[])
+    }
+
+    /// Loads the configuration with the later API's config files already
+    /// run (`evaluated`: each file of [`code_files`] and its
+    /// `exports.config`). Each merges after the JSON file of its level:
+    /// `config/app.json`, `config/app.coffee`, the environment's `.json`,
+    /// the environment's `.coffee`.
+    pub fn load_with(
+        root: &Path,
+        env: &str,
+        evaluated: &[(PathBuf, Value)],
+    ) -> Result<Self, ConfigError> {
         let mut layers = vec![
             Layer {
                 file: None,
@@ -319,8 +352,20 @@ impl Config {
         for file in files {
             if let Some(value) = read_layer(&root.join(&file))? {
                 layers.push(Layer {
-                    file: Some(file),
-                    value,
+                    file: Some(file.clone()),
+                    value: later_keys(value),
+                });
+            }
+            let code = evaluated
+                .iter()
+                .filter(|(path, _)| path.with_extension("") == file.with_extension(""));
+            for (path, value) in code {
+                if !value.is_object() {
+                    return Err(ConfigError::NotAnObject { path: path.clone() });
+                }
+                layers.push(Layer {
+                    file: Some(path.clone()),
+                    value: later_keys(value.clone()),
                 });
             }
         }
@@ -362,6 +407,39 @@ impl Config {
 }
 
 /// Reads one optional config file; a missing file is no layer at all.
+/// The 0.1–0.2 names of the keys ssrt reads (SPEC-0.2-compat §2.6), copied to
+/// ssrt's own unless the layer sets those too: `http.port` and
+/// `http.hostname` to `port` and `hostname`, `https.enabled` to
+/// `ssl.enabled`, `users_online.{enabled, mins_until_offline}` to
+/// `users.online.{enabled, mins}`. The originals stay for `SS.config`.
+fn later_keys(mut layer: Value) -> Value {
+    let copies = [
+        ("/http/port", "/port"),
+        ("/http/hostname", "/hostname"),
+        ("/https/enabled", "/ssl/enabled"),
+        ("/users_online/enabled", "/users/online/enabled"),
+        ("/users_online/mins_until_offline", "/users/online/mins"),
+    ];
+    for (from, to) in copies {
+        let Some(value) = layer.pointer(from).cloned() else {
+            continue;
+        };
+        if layer.pointer(to).is_some() {
+            continue;
+        }
+        let mut node = &mut layer;
+        let steps: Vec<&str> = to.trim_start_matches('/').split('/').collect();
+        for step in &steps[..steps.len() - 1] {
+            if !node[*step].is_object() {
+                node[*step] = json!({});
+            }
+            node = &mut node[*step];
+        }
+        node[steps[steps.len() - 1]] = value;
+    }
+    layer
+}
+
 fn read_layer(path: &Path) -> Result<Option<Value>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -647,6 +725,45 @@ mod tests {
             load_error(&[("config/app.json", r#"{"heap_limit_mb": 16}"#)]),
             "config/app.json: heap_limit_mb: expected a whole number of MiB, at least 256 \
              (the engine itself needs about 100), got 16"
+        );
+    }
+
+    #[test]
+    fn later_config_files_merge_after_the_json_of_their_level_with_their_key_names() {
+        let dir = project(&[
+            ("config/app.json", r#"{"port": 4000, "custom": {"a": 1}}"#),
+            ("config/app.coffee", "exports.config = {}"),
+            ("config/environments/live.coffee", ""),
+        ]);
+        assert_eq!(
+            code_files(dir.path(), "live"),
+            [
+                PathBuf::from("config/app.coffee"),
+                PathBuf::from("config/environments/live.coffee")
+            ]
+        );
+        let evaluated = [
+            (
+                PathBuf::from("config/app.coffee"),
+                json!({"http": {"port": 4100, "hostname": "127.0.0.1"}, "custom": {"b": 2},
+                       "users_online": {"mins_until_offline": 5}}),
+            ),
+            (
+                PathBuf::from("config/environments/live.coffee"),
+                json!({"https": {"enabled": false}}),
+            ),
+        ];
+        let config = Config::load_with(dir.path(), "live", &evaluated).unwrap();
+        assert_eq!(config.settings.port, 4100);
+        assert_eq!(config.settings.hostname, "127.0.0.1");
+        assert_eq!(config.value["custom"], json!({"a": 1, "b": 2}));
+        assert_eq!(config.value["http"]["port"], 4100);
+        assert_eq!(config.value["users"]["online"]["mins"], 5);
+        let bad = [(PathBuf::from("config/app.coffee"), json!([1]))];
+        let err = Config::load_with(dir.path(), "live", &bad).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config/app.coffee: a config file must hold a JSON object"
         );
     }
 

@@ -18,6 +18,9 @@ pub enum SourceKind {
     Coffee,
     Jade,
     Stylus,
+    /// A config file of the later API (`config/app.coffee`): run, its
+    /// `exports.config` returned as JSON.
+    Config,
 }
 
 impl SourceKind {
@@ -26,6 +29,7 @@ impl SourceKind {
             SourceKind::Coffee => "coffee",
             SourceKind::Jade => "jade",
             SourceKind::Stylus => "stylus",
+            SourceKind::Config => "config",
         }
     }
 }
@@ -120,6 +124,44 @@ impl Compiler {
         self.submit(job)?;
         answer.await.map_err(|_| stopped())?
     }
+}
+
+/// Runs the later API's config `files` (relative to `root`, e.g.
+/// `config/app.coffee`) in a compilers' engine of their own, with this
+/// process's environment as `process.env`: each file's `exports.config`.
+/// Blocks; call it before any async runtime starts.
+pub fn evaluate_config_files(
+    root: &Path,
+    files: &[PathBuf],
+) -> Result<Vec<(PathBuf, serde_json::Value)>, CompileError> {
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let compiler = Compiler::new(root, None);
+    let env: serde_json::Map<String, serde_json::Value> = std::env::vars()
+        .map(|(key, value)| (key, value.into()))
+        .collect();
+    let options = serde_json::json!({ "env": env });
+    let mut evaluated = Vec::new();
+    for file in files {
+        let path = root.join(file);
+        let source = std::fs::read_to_string(&path)
+            .map_err(|e| CompileError(format!("{}: {e}", file.display())))?;
+        let (reply, answer) = oneshot::channel();
+        compiler.submit(Job {
+            kind: SourceKind::Config,
+            source,
+            path,
+            options: options.clone(),
+            reply,
+        })?;
+        let json = answer.blocking_recv().map_err(|_| stopped())??;
+        let value = serde_json::from_str(&json)
+            .map_err(|e| CompileError(format!("{}: {e}", file.display())))?;
+        evaluated.push((file.clone(), value));
+    }
+    compiler.release();
+    Ok(evaluated)
 }
 
 fn stopped() -> CompileError {

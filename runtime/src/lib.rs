@@ -16,7 +16,7 @@ mod placement;
 mod pool;
 mod watchdog;
 
-pub use compiler::{CompileError, Compiler, SourceKind};
+pub use compiler::{CompileError, Compiler, SourceKind, evaluate_config_files};
 pub use host::StartError;
 pub use pool::{AppHandle, AppOptions, LoadSummary, STUCK, start};
 pub use ssrt_ops::process::console_writes;

@@ -75,3 +75,55 @@ async fn the_config_key_chooses_the_generation() {
     let mut client = server.client().await;
     assert_eq!(client.reply("app.square", json!(5)).await, json!(25));
 }
+
+#[tokio::test]
+async fn config_files_in_coffeescript_are_run_and_merged() {
+    let app = copy_fixture("basic");
+    let root = app.path();
+    std::fs::write(
+        root.join("config/app.coffee"),
+        "exports.config =\n  http:\n    hostname: '127.0.0.1'\n  db:\n    name: process.env.SSRT_TEST_DB or 'fallback'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("config/environments/test.coffee"),
+        "exports.config = {store: 'embedded', from_env_file: true}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("app/server/settings.js"),
+        "exports.actions = { read: function (cb) { \
+           cb([$SS.config.db.name, $SS.config.from_env_file, $SS.config.hostname]); } };",
+    )
+    .unwrap();
+    let server = Server::start_in(app, &[("SSRT_TEST_DB", "chat")]);
+    assert!(
+        server.banner.contains("store        embedded"),
+        "{}",
+        server.banner
+    );
+    let mut client = server.client().await;
+    assert_eq!(
+        client.reply("settings.read", json!(null)).await,
+        json!(["chat", true, "127.0.0.1"])
+    );
+}
+
+#[test]
+fn a_config_file_that_does_not_compile_stops_start_up_naming_it() {
+    let app = copy_fixture("basic");
+    std::fs::write(
+        app.path().join("config/app.coffee"),
+        "exports.config =\n  port: (\n",
+    )
+    .unwrap();
+    let stderr = crate::support::start_refused(app.path(), "test");
+    assert!(stderr.contains("config/app.coffee:"), "{stderr}");
+    let app = copy_fixture("basic");
+    std::fs::write(app.path().join("config/app.coffee"), "config = {}\n").unwrap();
+    let stderr = crate::support::start_refused(app.path(), "test");
+    assert!(
+        stderr.contains("config/app.coffee: it must set exports.config"),
+        "{stderr}"
+    );
+}
