@@ -87,6 +87,11 @@ impl Assets {
         }
     }
 
+    /// The app's folder.
+    pub fn root(&self) -> &std::path::Path {
+        self.sources.project().root()
+    }
+
     /// Development: what is served at `url_path`, if it is an asset URL:
     /// `/` (the page), [`DEV_LIB_SCRIPT`], [`DEV_LIB_STYLESHEET`],
     /// `/client/…`, `/shared/…` and `/css/app.styl`.

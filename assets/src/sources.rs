@@ -62,17 +62,29 @@ impl Sources {
             .await?)
     }
 
-    /// Every jQuery template as `<script id="dir-name" type="text/html">`.
+    /// Every jQuery template as `<script id="dir-name" type="text/html">`:
+    /// Jade rendered, and for the later API `.html` as it is. 0.2 marks
+    /// them `text/x-jquery-tmpl`.
     pub async fn templates(&self) -> Result<String, AssetError> {
+        let kind = match self.generation {
+            Generation::V02 => "text/x-jquery-tmpl",
+            Generation::V0036 | Generation::V01 => "text/html",
+        };
         let mut html = String::new();
         for (id, path) in self.project.templates()? {
             let source = read(&path)?;
-            let rendered = self
-                .compiler
-                .compile(SourceKind::Jade, source, &path, json!({}))
-                .await?;
+            let rendered = if path.extension().is_some_and(|ext| ext == "html") {
+                if self.generation == Generation::V0036 {
+                    continue; // 0.0.36 templates are Jade only
+                }
+                source
+            } else {
+                self.compiler
+                    .compile(SourceKind::Jade, source, &path, json!({}))
+                    .await?
+            };
             html.push_str(&format!(
-                "<script id=\"{id}\" type=\"text/html\">{rendered}</script>"
+                "<script id=\"{id}\" type=\"{kind}\">{rendered}</script>"
             ));
         }
         Ok(html)

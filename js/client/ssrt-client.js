@@ -177,6 +177,8 @@
       $SS.connected = true;
       flushQueue();
       $SS.socket.emit("connect");
+      // The later API's socket (Socket.IO's) also says `reconnect` then.
+      if (laterApi && started) $SS.socket.emit("reconnect");
       startApp();
     },
     error: function (params) {

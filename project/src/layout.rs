@@ -90,8 +90,9 @@ impl Project {
         Ok(entries.into_iter().filter(|path| path.is_file()).collect())
     }
 
-    /// The jQuery templates: `app/views/<dir>/**/<name>.jade` with their
-    /// element ids (`<dir>-<name>`). `app/views/app.jade` itself is the page.
+    /// The jQuery templates: `app/views/<dir>/**/<name>.jade` (and `.html`,
+    /// which the later API reads) with their element ids (`<dir>-<name>`).
+    /// `app/views/app.jade` itself is the page.
     pub fn templates(&self) -> Result<Vec<(String, PathBuf)>, LayoutError> {
         let views = self.root.join("app/views");
         let mut templates = Vec::new();
@@ -205,7 +206,9 @@ fn collect_templates(
         };
         if path.is_dir() {
             collect_templates(&path, &format!("{prefix}{name}-"), out)?;
-        } else if let Some(stem) = name.strip_suffix(".jade")
+        } else if let Some(stem) = name
+            .strip_suffix(".jade")
+            .or_else(|| name.strip_suffix(".html"))
             && !prefix.is_empty()
         {
             out.push((format!("{prefix}{stem}"), path));
@@ -323,6 +326,8 @@ mod tests {
             "app/views/app.jade",
             "app/views/people/info.jade",
             "app/views/people/cards/small.jade",
+            "app/views/people/row.html",
+            "app/views/notes.txt",
         ]);
         let ids: Vec<String> = project
             .templates()
@@ -330,7 +335,7 @@ mod tests {
             .into_iter()
             .map(|(id, _)| id)
             .collect();
-        assert_eq!(ids, ["people-cards-small", "people-info"]);
+        assert_eq!(ids, ["people-cards-small", "people-info", "people-row"]);
     }
 
     #[test]

@@ -51,6 +51,29 @@ pub fn packed_routes(router: Router<AppState>, public: &Path) -> Router<AppState
         )
 }
 
+/// For the later API (0.1–0.2), what is answered where no route or file
+/// matched: the app's page for a one-segment path without a dot
+/// (`/<room-id>`, which 0.1 apps link to), a 404 for anything else.
+pub async fn page_or_not_found(State(state): State<AppState>, uri: Uri) -> Response {
+    let path = uri.path();
+    let page_path = path.len() > 1 && !path[1..].contains('/') && !path.contains('.');
+    if !page_path {
+        return crate::not_found(uri).await.into_response();
+    }
+    if !state.config.settings.pack_assets {
+        return live_asset(State(state), Uri::from_static("/")).await;
+    }
+    let packed_page = state.assets.root().join("public/index.html");
+    match tokio::fs::read_to_string(&packed_page).await {
+        Ok(page) => (
+            [(header::CACHE_CONTROL, "no-cache")],
+            axum::response::Html(page),
+        )
+            .into_response(),
+        Err(_) => crate::not_found(uri).await.into_response(),
+    }
+}
+
 fn cache_control(value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static(value))
 }

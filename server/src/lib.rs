@@ -373,12 +373,18 @@ fn router(state: AppState, project: &Project) -> Router {
     } else {
         assets::live_routes(router)
     };
-    let public = ServeDir::new(public).not_found_service(not_found.into_service());
-    router.fallback_service(public).with_state(state)
+    let files = ServeDir::new(&public);
+    let router = if state.api_tree.is_some() {
+        let missing = axum::handler::Handler::with_state(assets::page_or_not_found, state.clone());
+        router.fallback_service(files.fallback(missing))
+    } else {
+        router.fallback_service(files.not_found_service(not_found.into_service()))
+    };
+    router.with_state(state)
 }
 
 /// A 404 that tells a newcomer what this server does serve.
-async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
+pub(crate) async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
     let path = api::escape_html(uri.path());
     let body = format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>\

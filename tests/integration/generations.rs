@@ -127,3 +127,63 @@ fn a_config_file_that_does_not_compile_stops_start_up_naming_it() {
         "{stderr}"
     );
 }
+
+/// The fixture turned into a later-API app (its client code uses `SS`),
+/// with an `.html` view beside the Jade ones; `extra` config on top.
+fn later_app(extra: serde_json::Value) -> tempfile::TempDir {
+    let app = copy_fixture("basic");
+    let root = app.path();
+    std::fs::write(
+        root.join("app/client/later.coffee"),
+        "SS.events.on 'x', (m) -> m\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("app/views/people/row.html"),
+        "<tr><td>${name}</td></tr>",
+    )
+    .unwrap();
+    write_environment(root, "test", extra);
+    app
+}
+
+async fn get(server: &Server, path: &str) -> (u16, String) {
+    let response = reqwest::get(server.url(path)).await.expect("GET");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("a body"))
+}
+
+#[tokio::test]
+async fn a_0_1_app_is_served_its_page_at_one_segment_paths_and_html_views() {
+    let server = Server::start_in(later_app(json!({})), &[]);
+    let (status, page) = get(&server, "/room-42").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<title>ssrt fixture</title>"), "{page}");
+    assert!(
+        page.contains(
+            r#"<script id="people-row" type="text/html"><tr><td>${name}</td></tr></script>"#
+        ),
+        "{page}"
+    );
+    assert_eq!(get(&server, "/room-42.txt").await.0, 404);
+    assert_eq!(get(&server, "/rooms/42").await.0, 404);
+
+    // A 0.0.36 app: no page there, and no .html views.
+    let server = Server::start();
+    assert_eq!(get(&server, "/room-42").await.0, 404);
+    assert!(!get(&server, "/").await.1.contains("people-row"));
+}
+
+#[tokio::test]
+async fn a_0_2_app_marks_its_templates_for_jquery_tmpl_and_packs_its_page_paths() {
+    let server = Server::start_in(
+        later_app(json!({"socketstream_api": "0.2", "pack_assets": true})),
+        &[],
+    );
+    let (status, page) = get(&server, "/lobby").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(r#"<script id="people-info" type="text/x-jquery-tmpl">"#),
+        "{page}"
+    );
+}

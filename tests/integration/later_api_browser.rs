@@ -1,7 +1,7 @@
 //! An app of the later SocketStream API (0.1–0.2) in headless Chromium: the
 //! `SS` global from the first line of the app's code, `SS.server` stubs,
 //! `SS.client` namespaces across files, `SS.client.app.init` after connect,
-//! and events.
+//! events, and `reconnect` after a restart.
 
 use crate::support::browser::Browser;
 use crate::support::{Server, copy_fixture};
@@ -13,6 +13,7 @@ const LATER_APP: &str = r#"
 show = (id, text) -> document.getElementById(id).textContent = text
 # At file load, before any connection (real apps do this).
 SS.socket.on 'connect', -> show 'status', 'up'
+SS.socket.on 'reconnect', -> show 'status', 'reconnected'
 SS.events.on 'newMessage', (text) -> show 'event', text
 
 exports.init = ->
@@ -65,5 +66,11 @@ async fn a_later_api_page_gets_ss_stubs_namespaces_and_init() {
         .expect("call the API");
     assert_eq!(reply.status(), 200);
     browser.wait_for_text("event", "to the page").await;
+
+    // A restart: the page reconnects, `reconnect` follows `connect`, and
+    // init does not run again.
+    let _server = server.restart(&[]);
+    browser.wait_for_text("status", "reconnected").await;
+    browser.wait_for_text("inits", "1").await;
     browser.close().await;
 }
