@@ -69,7 +69,8 @@
   // The later API: the same object as `SS`, which the app's files use from
   // their first line (`SS.socket.on`, `SS.events.on`); `SS.server` fills in
   // at connect, `SS.client` and `SS.shared` as the app's files load.
-  var laterApi = (window.SSRT_API_GENERATION || "0.0.36") !== "0.0.36";
+  var generation = window.SSRT_API_GENERATION || "0.0.36";
+  var laterApi = generation !== "0.0.36";
   if (laterApi) {
     window.SS = $SS;
     $SS.server = {};
@@ -118,9 +119,10 @@
   $SS.remote = remote;
 
   /**
-   * `SS.server.<path>.<action>(params, [options], [cb])` for every action in
-   * `tree` (`{"users/online": {"actions": ["now"]}}`). A call without a
-   * callback logs the reply (0.0.53).
+   * `SS.server.<path>.<action>(…)` for every action in `tree`
+   * (`{"users/online": {"actions": ["now"]}}`): 0.1's `(params, [options],
+   * [cb])`, 0.2's `(arg, arg, …, [cb])`, whose arguments travel as one
+   * array. A call without a callback logs the reply (0.0.53).
    */
   function makeStubs(tree) {
     Object.keys(tree || {}).forEach(function (file) {
@@ -132,12 +134,11 @@
         var method = file.split("/").join(".") + "." + action;
         node[action] = function () {
           var args = Array.prototype.slice.call(arguments);
-          if (typeof args[args.length - 1] !== "function") {
-            args.push(function (reply) {
-              console.log(method + " replied:", reply);
-            });
-          }
-          remote.apply(null, [method].concat(args));
+          var cb = typeof args[args.length - 1] === "function" ? args.pop() : function (reply) {
+            console.log(method + " replied:", reply);
+          };
+          if (generation === "0.2") remote(method, args, cb);
+          else remote.apply(null, [method].concat(args, [cb]));
         };
       });
     });

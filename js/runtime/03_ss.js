@@ -126,7 +126,8 @@
     $SS.env = manifest.env;
     $SS.config = manifest.config;
     $SS.root = manifest.root;
-    if (manifest.generation !== "0.0.36") defineLaterGlobals(manifest.root);
+    generation = manifest.generation;
+    if (generation !== "0.0.36") defineLaterGlobals(manifest.root);
     internal.setRequirePaths(manifest.root, manifest.requirePaths);
     internal.setNodeVersion($SS.config.node_version);
     const load = (path) => {
@@ -322,6 +323,29 @@
   }
 
   /**
+   * The app's SocketStream API generation (`0.0.36`, `0.1`, `0.2`; set at
+   * load). Where their dispatch rules conflict (SPEC-0.2-compat §2.2, §6),
+   * the app's own apply.
+   */
+  let generation = "0.0.36";
+
+  /** 0.2's names for the dispatch errors. */
+  const CODES_0_2 = {
+    invalid_action_length: "INVALID_ACTION_LENGTH",
+    reserved_word: "RESERVED_WORD",
+    unable_to_find_module: "MODULE_NOT_FOUND",
+    action_missing: "ACTION_NOT_FOUND",
+    callback_missing: "MISSING_CALLBACK",
+    params_missing: "MISSING_ARGS",
+    params_not_required: "TOO_MANY_ARGS",
+    application_error: "APPLICATION_ERROR",
+    not_logged_in: "UNAUTHORIZED",
+  };
+
+  /** Names 0.2 keeps for itself on the actions object. */
+  const RESERVED_0_2 = new Set(["getSession", "session", "request", "user"]);
+
+  /**
    * A resolved method: the action, the object it lives on, and a constructor
    * for `this` in a call (an object whose prototype is that owner).
    */
@@ -357,6 +381,9 @@
         owner = owner !== null && typeof owner === "object" && Object.hasOwn(owner, part) ? owner[part] : null;
       }
       const name = actionPath[actionPath.length - 1];
+      if (generation === "0.2" && RESERVED_0_2.has(name)) {
+        throw new ActionError("reserved_word", `'${name}' is a reserved word and cannot be an action name`);
+      }
       const action = owner !== null && typeof owner === "object" && Object.hasOwn(owner, name) ? owner[name] : null;
       if (typeof action !== "function") {
         throw new ActionError(
@@ -383,10 +410,14 @@
     return found;
   }
 
-  /** SPEC 2's arity rules: params first when sent, the callback always last. */
-  function checkArity(action, name, hasParams) {
+  /**
+   * SPEC 2's arity rules: the arguments sent (one params value, or for 0.2
+   * each of its array's items), then the callback; the action's own
+   * arity must match.
+   */
+  function checkArity(action, name, sent) {
     const arity = action.length;
-    const expected = hasParams ? 2 : 1;
+    const expected = sent + 1;
     if (arity === expected) return;
     if (arity === 0) {
       throw new ActionError("callback_missing", `The ${name} action is missing the callback argument`);
@@ -404,19 +435,38 @@
    */
   function fail(callId, error) {
     if (error instanceof ActionError) {
-      ops.op_reply_error(callId, error.code, error.message);
+      const code = generation === "0.2" ? (CODES_0_2[error.code] ?? error.code) : error.code;
+      ops.op_reply_error(callId, code, error.message);
     } else if ($SS.config.throw_errors === false) {
       console.error(`An action threw: ${internal.describeError(error)}`);
-      ops.op_reply_error(callId, "application_error", "The server could not complete this request");
+      fail(callId, new ActionError("application_error", "The server could not complete this request"));
     } else {
-      ops.op_reply_error(callId, "application_error", internal.describeError(error));
+      fail(callId, new ActionError("application_error", internal.describeError(error)));
     }
   }
 
-  /** Runs the action with `this` holding the call's own session and user. */
-  function invoke(callId, found, paramsJson, session) {
-    const hasParams = paramsJson !== undefined;
-    checkArity(found.action, found.name, hasParams);
+  /**
+   * The arguments a call passes before its callback. 0.0.36: the params
+   * when sent. 0.1: the params only when truthy. 0.2: each item of the
+   * params array (a browser sends its arguments so); the HTTP API's one value
+   * is one argument.
+   */
+  function callArguments(paramsJson) {
+    if (paramsJson === undefined) return [];
+    const params = JSON.parse(paramsJson);
+    if (generation === "0.2") return Array.isArray(params) ? params : [params];
+    if (generation === "0.1" && !params) return [];
+    return [params];
+  }
+
+  /**
+   * Runs the action with `this` holding the call's own session and user,
+   * and for the later API `request` (`{id, socket_id, origin}`) and
+   * `getSession(cb)`.
+   */
+  function invoke(callId, found, paramsJson, session, request) {
+    const args = callArguments(paramsJson);
+    checkArity(found.action, found.name, args.length);
     const user = session.user ?? null;
     // Compatibility: the original left the latest session on the actions
     // object; an action that is itself called `session` or `user` wins.
@@ -424,6 +474,14 @@
     if (typeof owner.session !== "function") owner.session = session;
     if (typeof owner.user !== "function") owner.user = user;
     const self = new found.Context(session, user);
+    if (generation !== "0.0.36") {
+      // Left on the actions object too, as `session` is.
+      const getSession = (cb) => later(cb, session);
+      self.request = request;
+      self.getSession = getSession;
+      if (typeof owner.request !== "function") owner.request = request;
+      if (typeof owner.getSession !== "function") owner.getSession = getSession;
+    }
     let answered = false;
     const callback = (value) => {
       if (answered) {
@@ -441,8 +499,7 @@
       ops.op_reply(callId, json ?? "null");
     };
     try {
-      if (hasParams) found.action.call(self, JSON.parse(paramsJson), callback);
-      else found.action.call(self, callback);
+      found.action.call(self, ...args, callback);
     } catch (error) {
       if (answered) internal.reportError(error, found.name);
       else {
@@ -457,10 +514,11 @@
     try {
       const found = route(method);
       const session = sessionsByConnection.get(connection) ?? makeSession({ id: "", created_at: Date.now() });
-      if (found.file.authenticate && !session.loggedIn()) {
+      // 0.1's `exports.authenticate` guards the HTTP API only.
+      if (found.file.authenticate && generation !== "0.1" && !session.loggedIn()) {
         throw new ActionError("not_logged_in", `The ${method} action requires a logged-in user`);
       }
-      invoke(callId, found, paramsJson, session);
+      invoke(callId, found, paramsJson, session, { id: callId, socket_id: connection, origin: "socketio" });
     } catch (error) {
       fail(callId, error);
     }
@@ -477,7 +535,7 @@
       const session = makeSession(JSON.parse(sessionJson));
       ephemeral.add(session);
       if (!found.file.authenticate) {
-        invoke(callId, found, paramsJson, session);
+        invoke(callId, found, paramsJson, session, { id: callId, origin: "api" });
         return;
       }
       if (username === undefined) {
@@ -495,7 +553,7 @@
       session.authenticate(moduleName, { username, password }, (reply) => {
         if (reply && reply.success) {
           try {
-            invoke(callId, found, paramsJson, session);
+            invoke(callId, found, paramsJson, session, { id: callId, origin: "api" });
           } catch (error) {
             fail(callId, error);
           }

@@ -3,7 +3,7 @@
 //! banner, and gives the later apps their `SS` global before their code
 //! loads.
 
-use crate::support::{Server, copy_fixture, write_environment};
+use crate::support::{Server, copy_fixture, error_of, write_environment};
 use serde_json::json;
 
 /// A server file of the later API: `SS` read at module load, as real apps
@@ -186,4 +186,81 @@ async fn a_0_2_app_marks_its_templates_for_jquery_tmpl_and_packs_its_page_paths(
         page.contains(r#"<script id="people-info" type="text/x-jquery-tmpl">"#),
         "{page}"
     );
+}
+
+/// Actions whose calls differ between the generations.
+const DISPATCH_ACTIONS: &str = r#"
+exports.actions = {
+  add: function (a, b, cb) { cb(a + b); },
+  echo: function (params, cb) { cb(params); },
+  origin: function (cb) { cb(this.request.origin); },
+  sameSession: function (cb) {
+    var session = this.session;
+    this.getSession(function (got) { cb(got === session); });
+  },
+  session: function (cb) { cb('an action called session'); },
+  boom: function (cb) { throw new Error('kaboom'); }
+};
+"#;
+
+fn dispatch_app(generation: &str) -> Server {
+    let app = copy_fixture("basic");
+    std::fs::write(app.path().join("app/server/calls.js"), DISPATCH_ACTIONS).unwrap();
+    write_environment(
+        app.path(),
+        "test",
+        json!({"socketstream_api": generation, "store": "embedded"}),
+    );
+    Server::start_in(app, &[])
+}
+
+#[tokio::test]
+async fn a_0_2_app_spreads_arguments_and_answers_with_0_2_error_codes() {
+    let server = dispatch_app("0.2");
+    let mut client = server.client().await;
+    assert_eq!(client.reply("calls.add", json!([2, 3])).await, json!(5));
+    assert_eq!(
+        client.reply("calls.echo", json!([[1, 2]])).await,
+        json!([1, 2])
+    );
+    assert_eq!(client.reply("calls.origin", json!([])).await, "socketio");
+    assert_eq!(client.reply("calls.sameSession", json!([])).await, true);
+    let cases = [
+        ("calls.add", json!([2]), "MISSING_ARGS"),
+        ("calls.add", json!([1, 2, 3]), "TOO_MANY_ARGS"),
+        ("calls.session", json!([]), "RESERVED_WORD"),
+        ("calls.boom", json!([]), "APPLICATION_ERROR"),
+        ("calls", json!([]), "INVALID_ACTION_LENGTH"),
+        ("nofile.x", json!([]), "MODULE_NOT_FOUND"),
+        ("calls.nothing", json!([]), "ACTION_NOT_FOUND"),
+        // The fixture's secure.coffee sets exports.authenticate = true.
+        ("secure.secret", json!([]), "UNAUTHORIZED"),
+    ];
+    for (method, params, expected) in cases {
+        let (code, message) = error_of(&client.call(method, params).await);
+        assert_eq!(code, expected, "{method}: {message}");
+    }
+    let (status, body) = get(&server, "/api/calls/origin.json").await;
+    assert_eq!((status, body.as_str()), (200, r#""api""#));
+}
+
+#[tokio::test]
+async fn a_0_1_app_drops_falsy_params_and_guards_only_the_http_api() {
+    let server = dispatch_app("0.1");
+    let mut client = server.client().await;
+    assert_eq!(client.reply("calls.echo", json!(7)).await, json!(7));
+    // 0.1 passes params only when they are truthy.
+    let (code, _) = error_of(&client.call("calls.echo", json!(0)).await);
+    assert_eq!(code, "params_missing");
+    // An action may be called `session`; 0.2's reserved words do not apply.
+    assert_eq!(
+        client.reply("calls.session", json!(null)).await,
+        "an action called session"
+    );
+    // exports.authenticate guards the HTTP API, not the socket.
+    assert_eq!(
+        client.reply("secure.secret", json!(null)).await,
+        "user null"
+    );
+    assert_eq!(get(&server, "/api/secure/secret.json").await.0, 401);
 }

@@ -27,14 +27,21 @@ exports.init = ->
 
 const LATER_HELPER: &str = "exports.hash = (n) -> \"##{n}\"\n";
 
-#[tokio::test]
-async fn a_later_api_page_gets_ss_stubs_namespaces_and_init() {
+/// The fixture with [`LATER_APP`] for client code and a second client file
+/// in a folder.
+fn later_app() -> tempfile::TempDir {
     let app = copy_fixture("basic");
     let root = app.path();
     std::fs::write(root.join("app/client/app.coffee"), LATER_APP).unwrap();
     std::fs::remove_file(root.join("app/client/clock.coffee")).unwrap();
     std::fs::create_dir_all(root.join("app/client/util")).unwrap();
     std::fs::write(root.join("app/client/util/labels.coffee"), LATER_HELPER).unwrap();
+    app
+}
+
+#[tokio::test]
+async fn a_later_api_page_gets_ss_stubs_namespaces_and_init() {
+    let app = later_app();
     let server = Server::start_in(app, &[]);
     assert!(
         server
@@ -72,5 +79,27 @@ async fn a_later_api_page_gets_ss_stubs_namespaces_and_init() {
     let _server = server.restart(&[]);
     browser.wait_for_text("status", "reconnected").await;
     browser.wait_for_text("inits", "1").await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_0_2_page_sends_each_argument_of_a_call() {
+    let app = later_app();
+    let root = app.path();
+    std::fs::write(
+        root.join("app/server/calls.js"),
+        "exports.actions = { add: function (a, b, cb) { cb(a + b); } };",
+    )
+    .unwrap();
+    crate::support::write_environment(root, "test", json!({"socketstream_api": "0.2"}));
+    let server = Server::start_in(app, &[]);
+
+    let browser = Browser::launch().await;
+    browser.open(&server.url("/")).await;
+    browser.wait_for_text("square", "625").await;
+    browser
+        .run("SS.server.calls.add(2, 3, function (sum) { window.sum = sum; })")
+        .await;
+    browser.wait_for("return window.sum", json!(5)).await;
     browser.close().await;
 }
