@@ -152,6 +152,7 @@
       }
     }
     if (manifest.db) load(manifest.db);
+    if (manifest.events && generation !== "0.0.36") load(manifest.events);
     for (const file of manifest.server) {
       const exports = load(file.path);
       const actions = exports.actions && typeof exports.actions === "object" ? exports.actions : {};
@@ -169,6 +170,8 @@
    */
   function defineLaterGlobals(root) {
     globalThis.SS = $SS;
+    const { EventEmitter } = process.getBuiltinModule("events");
+    $SS.events = new EventEmitter();
     $SS.require = (path) => internal.require(`${root}/lib/server/${path}`);
     online.now = online.all;
   }
@@ -231,8 +234,50 @@
     );
   }
 
+  /** Each session's listeners (`@session.on 'disconnect'`), made on first use. */
+  const sessionEmitters = new WeakMap();
+  function emitterOf(session) {
+    let emitter = sessionEmitters.get(session);
+    if (!emitter) {
+      const { EventEmitter } = process.getBuiltinModule("events");
+      emitter = new EventEmitter();
+      sessionEmitters.set(session, emitter);
+    }
+    return emitter;
+  }
+
+  /**
+   * A server event of the later API (`client:init`, `client:disconnect`,
+   * `application:exception`) on `SS.events`; a listener that throws is
+   * logged, not passed on.
+   */
+  function serverEvent(name, ...args) {
+    if (generation === "0.0.36" || !$SS.events) return;
+    try {
+      $SS.events.emit(name, ...args);
+    } catch (error) {
+      internal.reportError(error, `an SS.events '${name}' listener`);
+    }
+  }
+
   /** Methods every `@session` shares (one copy, not one per session). */
   const SessionMethods = {
+    /** 0.0.44–0.1's session events: `'disconnect'` when a tab of it closes. */
+    on(name, listener) {
+      emitterOf(this).on(name, listener);
+      return this;
+    },
+    once(name, listener) {
+      emitterOf(this).once(name, listener);
+      return this;
+    },
+    removeListener(name, listener) {
+      emitterOf(this).removeListener(name, listener);
+      return this;
+    },
+    emit(name, ...args) {
+      return sessionEmitters.has(this) && emitterOf(this).emit(name, ...args);
+    },
     loggedIn() {
       return this.user_id !== null && this.user_id !== undefined && this.user_id !== "";
     },
@@ -304,6 +349,7 @@
       sessionsById.set(data.id, entry);
     }
     sessionsByConnection.set(connection, entry.session);
+    serverEvent("client:init", entry.session);
   };
   internal.detachSession = (connection) => {
     const session = sessionsByConnection.get(connection);
@@ -311,6 +357,14 @@
     sessionsByConnection.delete(connection);
     const entry = sessionsById.get(session.id);
     if (entry && --entry.refs === 0) sessionsById.delete(session.id);
+    if (generation !== "0.0.36") {
+      serverEvent("client:disconnect", session);
+      try {
+        session.emit("disconnect", session);
+      } catch (error) {
+        internal.reportError(error, "a session 'disconnect' listener");
+      }
+    }
   };
 
   // ---- dispatch --------------------------------------------------------
@@ -437,7 +491,10 @@
     if (error instanceof ActionError) {
       const code = generation === "0.2" ? (CODES_0_2[error.code] ?? error.code) : error.code;
       ops.op_reply_error(callId, code, error.message);
-    } else if ($SS.config.throw_errors === false) {
+      return;
+    }
+    serverEvent("application:exception", error);
+    if ($SS.config.throw_errors === false) {
       console.error(`An action threw: ${internal.describeError(error)}`);
       fail(callId, new ActionError("application_error", "The server could not complete this request"));
     } else {

@@ -110,9 +110,19 @@ impl Project {
 
     /// `config/db.coffee` or `config/db.js`, run once after config is loaded.
     pub fn db_config_file(&self) -> Option<PathBuf> {
+        self.config_code("db")
+    }
+
+    /// `config/events.coffee` or `.js` (0.2): binds `SS.events` handlers
+    /// before the app's files load.
+    pub fn events_config_file(&self) -> Option<PathBuf> {
+        self.config_code("events")
+    }
+
+    fn config_code(&self, name: &str) -> Option<PathBuf> {
         CODE_EXTENSIONS
             .iter()
-            .map(|ext| self.root.join("config").join(format!("db.{ext}")))
+            .map(|ext| self.root.join("config").join(format!("{name}.{ext}")))
             .find(|path| path.is_file())
     }
 

@@ -17,6 +17,7 @@ pub struct Manifest {
     server: Vec<File>,
     shared: Vec<File>,
     db: Option<String>,
+    events: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -48,6 +49,7 @@ impl Manifest {
             server: files(project.server_files()?),
             shared: files(project.shared_files()?),
             db: project.db_config_file().as_deref().map(text),
+            events: project.events_config_file().as_deref().map(text),
         })
     }
 

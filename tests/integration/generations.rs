@@ -264,3 +264,71 @@ async fn a_0_1_app_drops_falsy_params_and_guards_only_the_http_api() {
     );
     assert_eq!(get(&server, "/api/secure/secret.json").await.0, 401);
 }
+
+#[tokio::test]
+async fn a_0_2_app_gets_server_events_and_session_disconnects() {
+    let app = copy_fixture("basic");
+    let root = app.path();
+    std::fs::write(
+        root.join("config/events.coffee"),
+        "global.seen = []\n\
+         SS.events.on 'client:init', (session) -> seen.push \"init #{typeof session.id}\"\n\
+         SS.events.on 'client:disconnect', (session) -> seen.push 'disconnect'\n\
+         SS.events.on 'application:exception', (error) -> seen.push \"exception #{error.message}\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("app/server/watch.coffee"),
+        "exports.actions =\n\
+         \x20 seen: (cb) -> cb(seen)\n\
+         \x20 watch: (cb) ->\n\
+         \x20   @session.on 'disconnect', -> seen.push 'session disconnect'\n\
+         \x20   cb(true)\n\
+         \x20 boom: (cb) -> throw new Error('kaboom')\n",
+    )
+    .unwrap();
+    write_environment(root, "test", json!({"store": "embedded"}));
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server
+            .banner
+            .contains("SocketStream 0.2 (config/events.coffee)"),
+        "{}",
+        server.banner
+    );
+    let mut leaving = server.client().await;
+    assert_eq!(leaving.reply("watch.watch", json!([])).await, true);
+    let mut staying = server.client().await;
+    drop(leaving);
+    let (code, _) = error_of(&staying.call("watch.boom", json!([])).await);
+    assert_eq!(code, "APPLICATION_ERROR");
+    // The closed tab's events come when the server has seen it close,
+    // before or after the exception.
+    let deadline = std::time::Instant::now() + crate::support::PATIENCE;
+    let seen = loop {
+        let seen = staying.reply("watch.seen", json!([])).await;
+        if seen.as_array().is_some_and(|seen| seen.len() >= 5)
+            || std::time::Instant::now() > deadline
+        {
+            break seen;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let mut seen: Vec<&str> = seen
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|entry| entry.as_str())
+        .collect();
+    seen.sort_unstable();
+    assert_eq!(
+        seen,
+        [
+            "disconnect",
+            "exception kaboom",
+            "init string",
+            "init string",
+            "session disconnect"
+        ]
+    );
+}
