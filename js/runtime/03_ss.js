@@ -532,12 +532,11 @@
     if (typeof owner.user !== "function") owner.user = user;
     const self = new found.Context(session, user);
     if (generation !== "0.0.36") {
-      // Left on the actions object too, as `session` is.
-      const getSession = (cb) => later(cb, session);
+      // `request` is left on the actions object too, as `session` is;
+      // `getSession` is not, where a client could call it.
       self.request = request;
-      self.getSession = getSession;
+      self.getSession = (cb) => later(cb, session);
       if (typeof owner.request !== "function") owner.request = request;
-      if (typeof owner.getSession !== "function") owner.getSession = getSession;
     }
     let answered = false;
     const callback = (value) => {

@@ -82,7 +82,10 @@ async fn development_compiles_each_asset_on_request() {
     );
 
     let lib = text(&server.url("/_ssrt/lib.js")).await;
-    assert!(lib.starts_with("// The ssrt browser client"), "{lib}");
+    assert!(
+        lib.starts_with("window.SSRT_API_GENERATION = \"0.0.36\";\n// The ssrt browser client"),
+        "{lib}"
+    );
     assert!(
         lib.contains("})();\n(function() {\n  window.format"),
         "{lib}"
