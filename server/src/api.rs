@@ -66,6 +66,9 @@ pub async fn call(
     if let Some(log) = log {
         log.finish(&outcome);
     }
+    if state.config.generation.generation == ssrt_project::Generation::V02 {
+        return reply_0_2(outcome, format);
+    }
     match outcome {
         Ok(json) => match format {
             Format::Json => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
@@ -73,6 +76,29 @@ pub async fn call(
         },
         Err(e) if e.code == "unauthorized" => unauthorized(&state),
         Err(e) => api_error(&e.message),
+    }
+}
+
+/// 0.2's replies (SPEC-0.2-compat §2.7): `.json` always 200 `text/json`,
+/// `{"result": …}` or `{"error": {"code", "message"}}`; `.html` the result's
+/// JSON, or a 500 page.
+fn reply_0_2(outcome: Result<String, ActionError>, format: Format) -> Response {
+    let text_json = [(header::CONTENT_TYPE, "text/json")];
+    match (outcome, format) {
+        (Ok(json), Format::Json) => (text_json, format!(r#"{{"result":{json}}}"#)).into_response(),
+        (Ok(json), Format::Html) => Html(json).into_response(),
+        (Err(e), Format::Json) => {
+            let error = serde_json::json!({"error": {"code": e.code, "message": e.message}});
+            (text_json, error.to_string()).into_response()
+        }
+        (Err(e), Format::Html) => {
+            let body = format!(
+                "<h3>SocketStream API Error</h3><pre>{}: {}</pre>",
+                escape_html(&e.code),
+                escape_html(&e.message)
+            );
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response()
+        }
     }
 }
 

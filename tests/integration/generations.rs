@@ -240,8 +240,16 @@ async fn a_0_2_app_spreads_arguments_and_answers_with_0_2_error_codes() {
         let (code, message) = error_of(&client.call(method, params).await);
         assert_eq!(code, expected, "{method}: {message}");
     }
+    // The HTTP API wraps replies as 0.2 did.
     let (status, body) = get(&server, "/api/calls/origin.json").await;
-    assert_eq!((status, body.as_str()), (200, r#""api""#));
+    assert_eq!((status, body.as_str()), (200, r#"{"result":"api"}"#));
+    let (status, body) = get(&server, "/api/calls/add.json?1").await;
+    assert_eq!(status, 200);
+    let error: serde_json::Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(error["error"]["code"], "MISSING_ARGS", "{body}");
+    let (status, body) = get(&server, "/api/calls/add?1").await;
+    assert_eq!(status, 500);
+    assert!(body.contains("MISSING_ARGS"), "{body}");
 }
 
 #[tokio::test]
