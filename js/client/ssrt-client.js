@@ -212,7 +212,10 @@
       if (call.cb) call.cb(message.params);
     } else if (message.type === "event") {
       log(2, logLevel() >= 4 ? ["=> " + message.event, message.params] : ["=> " + message.event]);
-      $SS.events.emit(message.event, message.params);
+      // The later API's user and channel events name their destination,
+      // which handlers get as a second argument.
+      if ("destination" in message) $SS.events.emit(message.event, message.params, message.destination);
+      else $SS.events.emit(message.event, message.params);
     } else if (message.type === "system") {
       if (logLevel() >= 4) console.log("system", message.method, message.params);
       var handler = SYSTEM[message.method];

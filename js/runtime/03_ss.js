@@ -174,6 +174,8 @@
     $SS.events = new EventEmitter();
     $SS.require = (path) => internal.require(`${root}/lib/server/${path}`);
     online.now = online.all;
+    $SS.publish.channel = (names, event, params) => publish("channel", names, event, params);
+    $SS.publish.channels = $SS.publish.channel;
   }
 
   /** Makes sure a load error names the file it came from. */
@@ -260,8 +262,56 @@
     }
   }
 
+  /** Each session's `@session.channel`, made on first use. */
+  const channelApis = new WeakMap();
+
+  /**
+   * `@session.channel` (the later API): the channels whose events the
+   * session's tabs get. Changes are stored with the session and reach the
+   * server's fan-out at once. Callbacks get `true` (0.1 passed something
+   * else there, never a callback, so 0.1 apps' second arguments are ignored);
+   * `list` also returns the list, as apps up to 0.2.4 used it.
+   */
+  function channelApi(session) {
+    const names = (nameOrArray) => (Array.isArray(nameOrArray) ? nameOrArray : [nameOrArray]).map(String);
+    const change = (channels, cb) => {
+      session.channels = channels;
+      ops.op_session_channels(session.id, channels);
+      const done = typeof cb === "function" && generation !== "0.1" ? cb : null;
+      persist(session, "channels", JSON.stringify(channels), () => later(done, true));
+    };
+    return {
+      subscribe(nameOrArray, cb) {
+        const added = names(nameOrArray).filter((name) => !session.channels.includes(name));
+        change([...session.channels, ...added], cb);
+        for (const name of added) serverEvent("channel:subscribe", session, name);
+      },
+      unsubscribe(nameOrArray, cb) {
+        const removed = names(nameOrArray).filter((name) => session.channels.includes(name));
+        change(session.channels.filter((name) => !removed.includes(name)), cb);
+        for (const name of removed) serverEvent("channel:unsubscribe", session, name);
+      },
+      unsubscribeAll(cb) {
+        this.unsubscribe(session.channels, cb);
+      },
+      list(cb) {
+        const list = [...session.channels];
+        if (typeof cb === "function") later(cb, list);
+        return list;
+      },
+    };
+  }
+
   /** Methods every `@session` shares (one copy, not one per session). */
   const SessionMethods = {
+    get channel() {
+      let api = channelApis.get(this);
+      if (!api) {
+        api = channelApi(this);
+        channelApis.set(this, api);
+      }
+      return api;
+    },
     /** 0.0.44–0.1's session events: `'disconnect'` when a tab of it closes. */
     on(name, listener) {
       emitterOf(this).on(name, listener);
@@ -333,6 +383,7 @@
     session.created_at = data.created_at;
     session.attributes = data.attributes ?? {};
     session.user_id = data.user_id ?? null;
+    session.channels = Array.isArray(data.channels) ? data.channels : [];
     session.newly_created = !!data.newly_created;
     return session;
   }

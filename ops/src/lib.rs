@@ -13,7 +13,7 @@ pub mod sessions;
 pub use cache::CompileCache;
 pub use dispatch::{ActionError, CallTable, Completed, Responder};
 pub use publish::{Audience, Publication, Publisher, PublisherSlot};
-pub use sessions::{LoginListener, LoginListenerSlot};
+pub use sessions::{SessionListener, SessionListenerSlot};
 
 deno_core::extension!(
     ssrt_ops,
@@ -33,6 +33,7 @@ deno_core::extension!(
         redis::op_store_command,
         redis::op_store_transaction,
         sessions::op_session_rotate,
+        sessions::op_session_channels,
         sessions::op_session_set,
         sessions::op_session_user_changed,
     ],
@@ -48,7 +49,7 @@ static BRIDGE: [deno_core::ExtensionFileSource; 1] = [deno_core::ExtensionFileSo
 
 /// The ops extension for a new engine. Its state ([`CallTable`],
 /// [`CompileCache`], a [`Publisher`], the [`ssrt_store::Sessions`] and a
-/// [`LoginListener`]) is put into the `OpState` by the host.
+/// [`SessionListener`]) is put into the `OpState` by the host.
 pub fn extension() -> deno_core::Extension {
     let mut extension = ssrt_ops::init();
     extension.js_files = std::borrow::Cow::Borrowed(&BRIDGE);

@@ -11,6 +11,9 @@ pub enum Audience {
     Broadcast,
     /// Every connection of these users.
     Users(Vec<String>),
+    /// Every connection whose session subscribes to one of these channels
+    /// (the later API's `SS.publish.channel`).
+    Channels(Vec<String>),
 }
 
 /// One published event; `params` is JSON text.
@@ -40,6 +43,7 @@ pub fn op_publish(
     let audience = match kind {
         "broadcast" => Audience::Broadcast,
         "user" => Audience::Users(targets),
+        "channel" => Audience::Channels(targets),
         other => {
             return Err(deno_error::JsErrorBox::type_error(format!(
                 "unknown audience {other}"

@@ -8,16 +8,20 @@ use ssrt_store::Sessions;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// Told when a session logs in or out; the server moves its connections.
-pub trait LoginListener: Send + Sync + 'static {
+/// Told when a session logs in or out, gets a new id or changes its
+/// channels; the server moves its connections.
+pub trait SessionListener: Send + Sync + 'static {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>);
     /// The session got a new id (at login and logout): its connections
     /// follow, and their browsers are given the new cookie.
     fn session_rotated(&self, old_id: &str, new_id: &str);
+    /// The session's channels (the later API's `@session.channel`) are now
+    /// `channels`: its connections get those channels' events.
+    fn channels_changed(&self, session_id: &str, channels: &[String]);
 }
 
-/// The engine's login listener, as kept in its `OpState`.
-pub struct LoginListenerSlot(pub Box<dyn LoginListener>);
+/// The engine's session listener, as kept in its `OpState`.
+pub struct SessionListenerSlot(pub Box<dyn SessionListener>);
 
 fn sessions(state: &Rc<RefCell<OpState>>) -> Result<Sessions, JsErrorBox> {
     let sessions = state.borrow().try_borrow::<Sessions>().cloned();
@@ -50,16 +54,28 @@ pub async fn op_session_rotate(
         .rotate(&id)
         .await
         .map_err(crate::redis::js_error)?;
-    if let Some(listener) = state.borrow().try_borrow::<LoginListenerSlot>() {
+    if let Some(listener) = state.borrow().try_borrow::<SessionListenerSlot>() {
         listener.0.session_rotated(&id, &new_id);
     }
     Ok(new_id)
 }
 
+/// A session's channels changed (they are stored with `op_session_set`).
+#[op2]
+pub fn op_session_channels(
+    state: &mut OpState,
+    #[string] id: &str,
+    #[serde] channels: Vec<String>,
+) {
+    if let Some(listener) = state.try_borrow::<SessionListenerSlot>() {
+        listener.0.channels_changed(id, &channels);
+    }
+}
+
 /// A session's user changed; an empty `user_id` means logged out.
 #[op2(fast)]
 pub fn op_session_user_changed(state: &mut OpState, #[string] id: &str, #[string] user_id: &str) {
-    if let Some(listener) = state.try_borrow::<LoginListenerSlot>() {
+    if let Some(listener) = state.try_borrow::<SessionListenerSlot>() {
         listener
             .0
             .user_changed(id, Some(user_id).filter(|u| !u.is_empty()));

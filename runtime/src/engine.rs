@@ -10,7 +10,7 @@ use crate::ConsoleOutcome;
 use crate::watchdog::{Interrupter, StoppedBy, Watchdog};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
-    ActionError, CallTable, CompileCache, Completed, LoginListenerSlot, PublisherSlot, Responder,
+    ActionError, CallTable, CompileCache, Completed, PublisherSlot, Responder, SessionListenerSlot,
 };
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -83,7 +83,7 @@ pub struct EngineState {
     pub publisher: PublisherSlot,
     pub sessions: ssrt_store::Sessions,
     pub store: ssrt_store::Store,
-    pub logins: LoginListenerSlot,
+    pub logins: SessionListenerSlot,
 }
 
 impl Engine {

@@ -19,8 +19,8 @@ use crate::ledger::{Ledger, Owed};
 use crate::watchdog::Interrupter;
 use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
 use ssrt_ops::{
-    ActionError, CallTable, CompileCache, LoginListener, LoginListenerSlot, Publisher,
-    PublisherSlot,
+    ActionError, CallTable, CompileCache, Publisher, PublisherSlot, SessionListener,
+    SessionListenerSlot,
 };
 use ssrt_project::LayoutError;
 use std::collections::HashMap;
@@ -292,7 +292,7 @@ pub(crate) struct Recipe {
     // The server's, shared by every engine.
     pub(crate) publisher: Arc<dyn Publisher>,
     pub(crate) delivery: Arc<dyn Delivery>,
-    pub(crate) logins: Arc<dyn LoginListener>,
+    pub(crate) logins: Arc<dyn SessionListener>,
 }
 
 /// What engine threads tell the supervisor.
@@ -645,7 +645,7 @@ impl EngineThread {
             publisher: PublisherSlot(Arc::clone(&recipe.publisher)),
             sessions: recipe.sessions.clone(),
             store: recipe.store.clone(),
-            logins: LoginListenerSlot(Box::new(TrackedLogins {
+            logins: SessionListenerSlot(Box::new(TrackedLogins {
                 inner: Arc::clone(&recipe.logins),
                 shared: Weak::clone(&self.shared),
             })),
@@ -858,6 +858,12 @@ impl Attached {
         }
     }
 
+    fn channels_changed(&mut self, id: &str, channels: &[String]) {
+        if let Some((json, _)) = self.sessions.get_mut(id) {
+            *json = patched(json, "channels", channels.into());
+        }
+    }
+
     /// The JSON of a connection's session.
     fn session_of(&self, connection: u32) -> Option<String> {
         let id = self.connections.get(&connection)?;
@@ -887,11 +893,11 @@ fn patched(json: &str, field: &str, value: serde_json::Value) -> String {
 /// The server's login listener, as an engine uses it; also keeps
 /// `attached` in step with logins.
 struct TrackedLogins {
-    inner: Arc<dyn LoginListener>,
+    inner: Arc<dyn SessionListener>,
     shared: Weak<Shared>,
 }
 
-impl LoginListener for TrackedLogins {
+impl SessionListener for TrackedLogins {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
         if let Some(shared) = self.shared.upgrade() {
             lock(&shared.attached).user_changed(session_id, user_id);
@@ -904,6 +910,13 @@ impl LoginListener for TrackedLogins {
             lock(&shared.attached).rotated(old_id, new_id);
         }
         self.inner.session_rotated(old_id, new_id);
+    }
+
+    fn channels_changed(&self, session_id: &str, channels: &[String]) {
+        if let Some(shared) = self.shared.upgrade() {
+            lock(&shared.attached).channels_changed(session_id, channels);
+        }
+        self.inner.channels_changed(session_id, channels);
     }
 }
 
@@ -1019,8 +1032,9 @@ mod tests {
     }
 
     struct NoLogins;
-    impl LoginListener for NoLogins {
+    impl SessionListener for NoLogins {
         fn user_changed(&self, _: &str, _: Option<&str>) {}
         fn session_rotated(&self, _: &str, _: &str) {}
+        fn channels_changed(&self, _: &str, _: &[String]) {}
     }
 }

@@ -21,7 +21,7 @@ pub use host::StartError;
 pub use pool::{AppHandle, AppOptions, LoadSummary, STUCK, start};
 pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
-    ActionError, Audience, Completed, LoginListener, Publication, Publisher, Responder,
+    ActionError, Audience, Completed, Publication, Publisher, Responder, SessionListener,
 };
 
 /// How a console entry ended.

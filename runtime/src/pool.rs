@@ -16,7 +16,7 @@ use crate::host::{self, EngineHandle, Health, Recipe, StartError};
 use crate::manifest::Manifest;
 use crate::placement::Placement;
 use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
-use ssrt_ops::{ActionError, LoginListener, Publisher};
+use ssrt_ops::{ActionError, Publisher, SessionListener};
 use ssrt_project::{Config, Project};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,7 +44,7 @@ pub struct AppOptions {
     /// Where sessions are stored and where the `R` global sends commands.
     pub store: ssrt_store::Store,
     /// Told when a session logs in or out.
-    pub logins: Box<dyn LoginListener>,
+    pub logins: Box<dyn SessionListener>,
     /// Where `@session` changes are stored (shared with the server).
     pub sessions: ssrt_store::Sessions,
 }
@@ -80,7 +80,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
     let started = Instant::now();
     let count = options.engines.max(1);
     let placement = Arc::new(Mutex::new(Placement::new(count)));
-    let logins: Arc<dyn LoginListener> = if count == 1 {
+    let logins: Arc<dyn SessionListener> = if count == 1 {
         Arc::from(options.logins)
     } else {
         Arc::new(FollowingLogins {
@@ -304,11 +304,11 @@ fn session_id(session_json: &str) -> String {
 /// The server's login listener, keeping the placement of a session's tabs
 /// in step with its new ids.
 struct FollowingLogins {
-    inner: Box<dyn LoginListener>,
+    inner: Box<dyn SessionListener>,
     placement: Weak<Mutex<Placement>>,
 }
 
-impl LoginListener for FollowingLogins {
+impl SessionListener for FollowingLogins {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
         self.inner.user_changed(session_id, user_id);
     }
@@ -318,6 +318,10 @@ impl LoginListener for FollowingLogins {
             lock(&placement).rotated(old_id, new_id);
         }
         self.inner.session_rotated(old_id, new_id);
+    }
+
+    fn channels_changed(&self, session_id: &str, channels: &[String]) {
+        self.inner.channels_changed(session_id, channels);
     }
 }
 

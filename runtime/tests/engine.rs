@@ -24,9 +24,10 @@ impl Publisher for Recorder {
 
 /// Nobody listens for logins here: no sockets to move between users.
 struct NoLogins;
-impl ssrt_runtime::LoginListener for NoLogins {
+impl ssrt_runtime::SessionListener for NoLogins {
     fn user_changed(&self, _: &str, _: Option<&str>) {}
     fn session_rotated(&self, _: &str, _: &str) {}
+    fn channels_changed(&self, _: &str, _: &[String]) {}
 }
 
 struct Reply(oneshot::Sender<Result<String, ActionError>>);

@@ -19,9 +19,10 @@ struct NoPublisher;
 
 /// Nobody listens for logins here: no sockets to move between users.
 struct NoLogins;
-impl ssrt_runtime::LoginListener for NoLogins {
+impl ssrt_runtime::SessionListener for NoLogins {
     fn user_changed(&self, _: &str, _: Option<&str>) {}
     fn session_rotated(&self, _: &str, _: &str) {}
+    fn channels_changed(&self, _: &str, _: &[String]) {}
 }
 impl ssrt_runtime::Publisher for NoPublisher {
     fn publish(&self, _: Publication) {}

@@ -11,17 +11,20 @@ use tokio::sync::broadcast;
 /// Broadcasts a slow socket may fall behind by before it misses some.
 const BROADCAST_BACKLOG: usize = 1024;
 
-/// The connections of this instance, by session and by logged-in user.
+/// The connections of this instance, by session, by logged-in user and by
+/// channel (the later API's `@session.channel`).
 #[derive(Default)]
 struct Registry {
     connections: HashMap<u32, Registered>,
     by_session: HashMap<String, Vec<u32>>,
     by_user: HashMap<String, Vec<u32>>,
+    by_channel: HashMap<String, Vec<u32>>,
 }
 
 struct Registered {
     session_id: String,
     user_id: Option<String>,
+    channels: Vec<String>,
     sender: Outbox,
 }
 
@@ -73,12 +76,14 @@ impl Hub {
         let _ = self.broadcasts.send(frame);
     }
 
-    /// Registers an open connection with its session and, if logged in, user.
+    /// Registers an open connection with its session, its user if logged
+    /// in, and its session's channels.
     pub fn add_connection(
         &self,
         connection: u32,
         session_id: &str,
         user_id: Option<&str>,
+        channels: &[String],
         sender: Outbox,
     ) {
         let mut registry = self.registry();
@@ -86,11 +91,15 @@ impl Hub {
         if let Some(user_id) = user_id {
             index_add(&mut registry.by_user, user_id, connection);
         }
+        for channel in channels {
+            index_add(&mut registry.by_channel, channel, connection);
+        }
         registry.connections.insert(
             connection,
             Registered {
                 session_id: session_id.to_owned(),
                 user_id: user_id.map(str::to_owned),
+                channels: channels.to_vec(),
                 sender,
             },
         );
@@ -104,6 +113,32 @@ impl Hub {
         index_remove(&mut registry.by_session, &gone.session_id, connection);
         if let Some(user_id) = &gone.user_id {
             index_remove(&mut registry.by_user, user_id, connection);
+        }
+        for channel in &gone.channels {
+            index_remove(&mut registry.by_channel, channel, connection);
+        }
+    }
+
+    /// A session's channels changed: its connections (every tab) now get
+    /// the events of `channels`, and no others.
+    pub fn set_session_channels(&self, session_id: &str, channels: &[String]) {
+        let mut registry = self.registry();
+        let connections = registry
+            .by_session
+            .get(session_id)
+            .cloned()
+            .unwrap_or_default();
+        for connection in connections {
+            let Some(entry) = registry.connections.get_mut(&connection) else {
+                continue;
+            };
+            let old = std::mem::replace(&mut entry.channels, channels.to_vec());
+            for channel in &old {
+                index_remove(&mut registry.by_channel, channel, connection);
+            }
+            for channel in channels {
+                index_add(&mut registry.by_channel, channel, connection);
+            }
         }
     }
 
@@ -148,6 +183,17 @@ impl Hub {
         senders
     }
 
+    /// Sends an event frame to every connection on this instance whose
+    /// session subscribes to `channel`.
+    pub fn send_to_channel(&self, channel: &str, frame: &Arc<str>) {
+        let registry = self.registry();
+        for connection in registry.by_channel.get(channel).into_iter().flatten() {
+            if let Some(entry) = registry.connections.get(connection) {
+                entry.sender.send(Outbound::Frame(frame.clone()));
+            }
+        }
+    }
+
     /// Sends an event frame to every connection of these users on this instance.
     pub fn send_to_users(&self, user_ids: &[String], frame: &Arc<str>) {
         let registry = self.registry();
@@ -175,8 +221,8 @@ mod tests {
         let hub = Hub::new();
         let (tab1, mut rx1) = channel(1 << 20);
         let (tab2, mut rx2) = channel(1 << 20);
-        hub.add_connection(1, "s", None, tab1);
-        hub.add_connection(2, "s", None, tab2);
+        hub.add_connection(1, "s", None, &[], tab1);
+        hub.add_connection(2, "s", None, &[], tab2);
         let frame: Arc<str> = "{}".into();
         hub.send_to_users(&["u".into()], &frame);
         assert_eq!((frames(&mut rx1), frames(&mut rx2)), (0, 0));
@@ -199,5 +245,37 @@ mod tests {
         hub.set_session_user("t", Some("u"));
         hub.send_to_users(&["u".into()], &frame);
         assert_eq!(frames(&mut rx1), 1);
+    }
+
+    #[test]
+    fn channel_events_reach_the_sessions_that_subscribe() {
+        let hub = Hub::new();
+        let (tab1, mut rx1) = channel(1 << 20);
+        let (tab2, mut rx2) = channel(1 << 20);
+        let (other, mut rx3) = channel(1 << 20);
+        hub.add_connection(1, "s", None, &["news".into()], tab1);
+        hub.add_connection(2, "s", None, &["news".into()], tab2);
+        hub.add_connection(3, "t", None, &[], other);
+        let frame: Arc<str> = "{}".into();
+        hub.send_to_channel("news", &frame);
+        assert_eq!(
+            (frames(&mut rx1), frames(&mut rx2), frames(&mut rx3)),
+            (1, 1, 0)
+        );
+
+        hub.set_session_channels("s", &["sport".into()]);
+        hub.set_session_channels("t", &["news".into()]);
+        hub.send_to_channel("news", &frame);
+        assert_eq!(
+            (frames(&mut rx1), frames(&mut rx2), frames(&mut rx3)),
+            (0, 0, 1)
+        );
+        hub.send_to_channel("sport", &frame);
+        assert_eq!((frames(&mut rx1), frames(&mut rx2)), (1, 1));
+
+        hub.remove_connection(1);
+        hub.remove_connection(2);
+        hub.send_to_channel("sport", &frame);
+        assert!(!hub.registry().by_channel.contains_key("sport"));
     }
 }

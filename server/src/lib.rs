@@ -84,7 +84,8 @@ impl Server {
         let hub = Hub::new();
         let store = open_store(&config).await?;
         let prefix = config.settings.redis.key_prefix.clone();
-        pubsub::spawn_subscriber(&store, &prefix, hub.clone()).await?;
+        let later_api = config.generation.generation != ssrt_project::Generation::V0036;
+        pubsub::spawn_subscriber(&store, &prefix, hub.clone(), later_api).await?;
         let tokens = session_cookie::Tokens::default();
         let engines = config.settings.engines.count();
         let options = app_options(&project, &config, &store, &hub, &tokens, engines);

@@ -108,11 +108,17 @@ pub fn error(code: &str, message: &str) -> String {
 }
 
 /// A pushed event: `{"type":"event","event":…,"params":…}`; `params` is JSON.
-pub fn event(name: &str, params: &str) -> String {
-    format!(
-        r#"{{"type":"event","event":{},"params":{params}}}"#,
-        json_string(name)
-    )
+/// With a `destination` (the later API's user or channel) it ends
+/// `,"destination":…}`.
+pub fn event(name: &str, params: &str, destination: Option<&str>) -> String {
+    let name = json_string(name);
+    match destination {
+        None => format!(r#"{{"type":"event","event":{name},"params":{params}}}"#),
+        Some(to) => format!(
+            r#"{{"type":"event","event":{name},"params":{params},"destination":{}}}"#,
+            json_string(to)
+        ),
+    }
 }
 
 /// `text` as a JSON string literal.
@@ -189,7 +195,8 @@ mod tests {
             parsed,
             json!({"type":"system","method":"error","params":["code","a \"quoted\"\nline"]})
         );
-        let parsed: Value = serde_json::from_str(&event("newMessage", r#"{"a":1}"#)).unwrap();
+        let parsed: Value =
+            serde_json::from_str(&event("newMessage", r#"{"a":1}"#, None)).unwrap();
         assert_eq!(
             parsed,
             json!({"type":"event","event":"newMessage","params":{"a":1}})

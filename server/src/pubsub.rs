@@ -1,5 +1,6 @@
 //! `$SS.publish.*` across instances (SPEC 6): events go out through the store
-//! on `<prefix>:broadcast` and `<prefix>:user:<id>` with the body
+//! on `<prefix>:broadcast`, `<prefix>:user:<id>` and (the later API's
+//! channels) `<prefix>:channel:<name>` with the body
 //! `{"event":…,"params":…}`, and every instance's subscriber hands what comes
 //! back to its own [`Hub`] — so a user is reached wherever they are connected.
 
@@ -88,6 +89,10 @@ impl Publisher for StorePublisher {
                 .iter()
                 .map(|id| format!("{}:user:{id}", self.prefix))
                 .collect(),
+            Audience::Channels(names) => names
+                .iter()
+                .map(|name| format!("{}:channel:{name}", self.prefix))
+                .collect(),
         };
         for channel in channels {
             match self.queue.try_send((channel, body.clone())) {
@@ -102,19 +107,42 @@ impl Publisher for StorePublisher {
     }
 }
 
+/// Where the store's messages go in the hub.
+struct Routes {
+    broadcast: String,
+    user_prefix: String,
+    channel_prefix: String,
+    /// The later API's event frames name their destination (the user or
+    /// the channel), which its handlers get as a second argument.
+    destinations: bool,
+}
+
 /// Subscribes this instance to its event channels and feeds the hub.
-pub async fn spawn_subscriber(store: &Store, prefix: &str, hub: Hub) -> Result<(), StoreError> {
-    let broadcast = format!("{prefix}:broadcast");
-    let user_prefix = format!("{prefix}:user:");
+/// `destinations`: event frames name the user or channel they went to.
+pub async fn spawn_subscriber(
+    store: &Store,
+    prefix: &str,
+    hub: Hub,
+    destinations: bool,
+) -> Result<(), StoreError> {
+    let routes = Routes {
+        broadcast: format!("{prefix}:broadcast"),
+        user_prefix: format!("{prefix}:user:"),
+        channel_prefix: format!("{prefix}:channel:"),
+        destinations,
+    };
     let mut messages = store
         .subscribe(
-            std::slice::from_ref(&broadcast),
-            &[format!("{user_prefix}*")],
+            std::slice::from_ref(&routes.broadcast),
+            &[
+                format!("{}*", routes.user_prefix),
+                format!("{}*", routes.channel_prefix),
+            ],
         )
         .await?;
     tokio::spawn(async move {
         while let Some(message) = messages.recv().await {
-            route(&hub, &broadcast, &user_prefix, message);
+            route(&hub, &routes, message);
         }
     });
     Ok(())
@@ -127,16 +155,21 @@ struct Body<'a> {
     params: Option<&'a RawValue>,
 }
 
-fn route(hub: &Hub, broadcast: &str, user_prefix: &str, message: Message) {
+fn route(hub: &Hub, routes: &Routes, message: Message) {
     let Ok(body) = serde_json::from_str::<Body>(&message.payload) else {
         tracing::warn!("ignoring a malformed event on {}", message.channel);
         return;
     };
     let params = body.params.map_or("null", RawValue::get);
-    let frame: Arc<str> = protocol::event(&body.event, params).into();
-    if message.channel == broadcast {
-        hub.broadcast(frame);
-    } else if let Some(user_id) = message.channel.strip_prefix(user_prefix) {
-        hub.send_to_users(&[user_id.to_owned()], &frame);
+    let frame = |destination: &str| -> Arc<str> {
+        let destination = Some(destination).filter(|_| routes.destinations);
+        protocol::event(&body.event, params, destination).into()
+    };
+    if message.channel == routes.broadcast {
+        hub.broadcast(protocol::event(&body.event, params, None).into());
+    } else if let Some(user_id) = message.channel.strip_prefix(&routes.user_prefix) {
+        hub.send_to_users(&[user_id.to_owned()], &frame(user_id));
+    } else if let Some(name) = message.channel.strip_prefix(&routes.channel_prefix) {
+        hub.send_to_channel(name, &frame(name));
     }
 }

@@ -17,7 +17,7 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use cookie::{Cookie, SameSite};
-use ssrt_runtime::LoginListener;
+use ssrt_runtime::SessionListener;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -95,9 +95,13 @@ pub struct SessionFollower {
     pub tokens: Tokens,
 }
 
-impl LoginListener for SessionFollower {
+impl SessionListener for SessionFollower {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
         self.hub.set_session_user(session_id, user_id);
+    }
+
+    fn channels_changed(&self, session_id: &str, channels: &[String]) {
+        self.hub.set_session_channels(session_id, channels);
     }
 
     fn session_rotated(&self, old_id: &str, new_id: &str) {

@@ -1,6 +1,6 @@
 //! Sessions (SPEC 6): a hash at `<prefix>:session:<id>` with `created_at`
-//! (ms), `attributes` (JSON) and `user_id`; the id travels in the
-//! `session_id` cookie.
+//! (ms), `attributes` (JSON), `user_id` and (the later API's) `channels`
+//! (JSON); the id travels in the `session_id` cookie.
 
 use crate::{Reply, Store, StoreError};
 use rand::Rng;
@@ -38,6 +38,8 @@ pub struct SessionData {
     pub created_at: i64,
     pub attributes: serde_json::Value,
     pub user_id: Option<String>,
+    /// The channels it subscribes to (the later API's `@session.channel`).
+    pub channels: Vec<String>,
     pub newly_created: bool,
 }
 
@@ -49,6 +51,7 @@ impl SessionData {
             created_at: now_ms(),
             attributes: serde_json::json!({}),
             user_id: None,
+            channels: Vec::new(),
             newly_created: true,
         }
     }
@@ -157,6 +160,10 @@ impl Sessions {
                         .and_then(|a| serde_json::from_str(a).ok())
                         .unwrap_or_else(|| serde_json::json!({})),
                     user_id: fields.get("user_id").filter(|u| !u.is_empty()).cloned(),
+                    channels: fields
+                        .get("channels")
+                        .and_then(|c| serde_json::from_str(c).ok())
+                        .unwrap_or_default(),
                     newly_created: false,
                 });
             }

@@ -5,6 +5,7 @@
 
 use crate::support::{Server, copy_fixture, error_of, write_environment};
 use serde_json::json;
+use std::time::Duration;
 
 /// A server file of the later API: `SS` read at module load, as real apps
 /// do (`getUserList: SS.users.online.now`), and `SS.require`.
@@ -339,4 +340,63 @@ async fn a_0_2_app_gets_server_events_and_session_disconnects() {
             "session disconnect"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_0_2_apps_channels_reach_their_subscribers_across_tabs_and_reconnects() {
+    let app = copy_fixture("basic");
+    let root = app.path();
+    std::fs::write(
+        root.join("app/server/rooms.coffee"),
+        "exports.actions =\n\
+         \x20 join: (name, cb) -> @session.channel.subscribe name, => cb(@session.channel.list())\n\
+         \x20 leave: (name, cb) -> @session.channel.unsubscribe name, -> cb(true)\n\
+         \x20 say: (name, text, cb) ->\n\
+         \x20   SS.publish.channel name, 'said', text\n\
+         \x20   cb(true)\n",
+    )
+    .unwrap();
+    write_environment(
+        root,
+        "test",
+        json!({"socketstream_api": "0.2", "store": "embedded"}),
+    );
+    let server = Server::start_in(app, &[]);
+    let mut member = server.client().await;
+    let mut outsider = server.client().await;
+    let mut speaker = server.client().await;
+    assert_eq!(
+        member.reply("rooms.join", json!(["lobby"])).await,
+        json!(["lobby"])
+    );
+
+    assert_eq!(
+        speaker.reply("rooms.say", json!(["lobby", "hi"])).await,
+        true
+    );
+    let event = member.next_frame().await;
+    assert_eq!(
+        event,
+        json!({"type": "event", "event": "said", "params": "hi", "destination": "lobby"})
+    );
+    outsider.expect_silence(Duration::from_millis(300)).await;
+
+    // Stored with the session: a new tab of it is in the channel too.
+    let session = member.new_session_id().expect("a new session");
+    let mut second_tab = crate::support::Client::connect(server.port, Some(&session)).await;
+    assert_eq!(
+        speaker.reply("rooms.say", json!(["lobby", "again"])).await,
+        true
+    );
+    assert_eq!(second_tab.next_frame().await["params"], "again");
+    assert_eq!(member.next_frame().await["params"], "again");
+
+    // Leaving: neither tab gets the channel's events.
+    assert_eq!(member.reply("rooms.leave", json!(["lobby"])).await, true);
+    assert_eq!(
+        speaker.reply("rooms.say", json!(["lobby", "gone"])).await,
+        true
+    );
+    member.expect_silence(Duration::from_millis(300)).await;
+    second_tab.expect_silence(Duration::from_millis(300)).await;
 }

@@ -402,8 +402,12 @@ proptest! {
             json!({"type": "system", "method": name, "params": params})
         );
         prop_assert_eq!(
-            read(event(&name, &params_json)),
+            read(event(&name, &params_json, None)),
             json!({"type": "event", "event": name, "params": params})
+        );
+        prop_assert_eq!(
+            read(event(&name, &params_json, Some(&text))),
+            json!({"type": "event", "event": name, "params": params, "destination": text})
         );
         let reply_frame = reply(&cb_id.to_string(), &params_json, &options.to_string());
         prop_assert_eq!(

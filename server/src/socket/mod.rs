@@ -134,6 +134,7 @@ async fn connection(
         connection,
         &session.id,
         session.user_id.as_deref(),
+        &session.channels,
         sender.clone(),
     );
     let hello = send_hello(&mut socket, &state, &session).await;
