@@ -180,6 +180,7 @@
       $SS.socket.emit("connect");
       // The later API's socket (Socket.IO's) also says `reconnect` then.
       if (laterApi && started) $SS.socket.emit("reconnect");
+      if (laterApi) startHeartbeat();
       startApp();
     },
     error: function (params) {
@@ -271,6 +272,19 @@
   // ---- starting the app --------------------------------------------------------
 
   var started = false;
+  var heartbeat = null;
+
+  /**
+   * The later API's heartbeat: every `client.heartbeat_interval` seconds
+   * (30 by default) while connected, so the server keeps the user online.
+   */
+  function startHeartbeat() {
+    if (heartbeat !== null) return;
+    var seconds = Number($SS.config && $SS.config.heartbeat_interval) || 30;
+    heartbeat = window.setInterval(function () {
+      if (ready) socket.send('{"type":"heartbeat"}');
+    }, seconds * 1000);
+  }
 
   /**
    * `app.init()` once: the first time the socket is ready and the page has

@@ -418,6 +418,18 @@
     }
   };
 
+  /**
+   * A later-API client's heartbeat (every `client.heartbeat_interval` s):
+   * its user stays online (`users_online` purges those unheard of), and
+   * `client:heartbeat` is emitted.
+   */
+  internal.heartbeat = (connection) => {
+    const session = sessionsByConnection.get(connection);
+    if (!session) return;
+    if (session.loggedIn() && onlineSettings().enabled !== false) online.confirm(session.user_id);
+    serverEvent("client:heartbeat", session);
+  };
+
   // ---- dispatch --------------------------------------------------------
 
   class ActionError {

@@ -35,6 +35,7 @@ struct Entrypoints {
     dispatch_http: v8::Global<v8::Function>,
     attach_session: v8::Global<v8::Function>,
     detach_session: v8::Global<v8::Function>,
+    heartbeat: v8::Global<v8::Function>,
     describe_actions: v8::Global<v8::Function>,
     console_eval: v8::Global<v8::Function>,
     console_complete: v8::Global<v8::Function>,
@@ -120,6 +121,7 @@ impl Engine {
             dispatch_http: function(runtime, "dispatchHttp")?,
             attach_session: function(runtime, "attachSession")?,
             detach_session: function(runtime, "detachSession")?,
+            heartbeat: function(runtime, "heartbeat")?,
             describe_actions: function(runtime, "describeActions")?,
             console_eval: function(runtime, "consoleEval")?,
             console_complete: function(runtime, "consoleComplete")?,
@@ -198,6 +200,15 @@ impl Engine {
             self.watched(|runtime, entry| call(runtime, &entry.detach_session, &args));
         if let Err(e) = result {
             tracing::error!("detaching a session failed: {e}");
+        }
+    }
+
+    /// A later-API client's heartbeat: its user is confirmed online.
+    pub fn heartbeat(&mut self, connection: u32) {
+        let args = [Arg::Int(connection)];
+        let (result, _) = self.watched(|runtime, entry| call(runtime, &entry.heartbeat, &args));
+        if let Err(e) = result {
+            tracing::error!("a heartbeat failed: {e}");
         }
     }
 

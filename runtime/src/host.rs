@@ -67,6 +67,7 @@ enum Job {
     Call(Call),
     AttachSession(u32, String),
     DetachSession(u32),
+    Heartbeat(u32),
     DescribeActions(Owed<String>),
     ConsoleEval {
         source: String,
@@ -135,6 +136,12 @@ impl EngineHandle {
         let jobs = read(&self.shared.jobs);
         lock(&self.shared.attached).detach(connection);
         let _ = jobs.send(Job::DetachSession(connection));
+    }
+
+    /// A connection's heartbeat (the later API's client sends them).
+    pub(crate) fn heartbeat(&self, connection: u32) {
+        let jobs = read(&self.shared.jobs);
+        let _ = jobs.send(Job::Heartbeat(connection));
     }
 
     /// `{ "<file>": { "actions": [...], "authenticate": bool } }` as JSON.
@@ -680,7 +687,7 @@ fn refuse_job(job: Job, error: &ActionError) {
     match job {
         Job::Call(call) => call.responder.respond(Err(error.clone())),
         // `attached` has them; the new engine attaches from there.
-        Job::AttachSession(..) | Job::DetachSession(_) => {}
+        Job::AttachSession(..) | Job::DetachSession(_) | Job::Heartbeat(_) => {}
         Job::DescribeActions(reply) => reply.send(Err(error.clone())),
         Job::ConsoleEval { reply, .. } => reply.send(Err(error.clone())),
         Job::ConsoleComplete(_, reply) => reply.send(Ok(Vec::new())),
@@ -792,6 +799,7 @@ fn run(engine: &mut Engine, job: Job) {
         }
         Job::AttachSession(connection, json) => engine.attach_session(connection, &json),
         Job::DetachSession(connection) => engine.detach_session(connection),
+        Job::Heartbeat(connection) => engine.heartbeat(connection),
         Job::DescribeActions(reply) => reply.send(Ok(engine.describe_actions())),
         Job::ConsoleEval {
             source,

@@ -204,6 +204,20 @@ impl AppHandle {
         }
     }
 
+    /// A later-API client's heartbeat: its user is confirmed online and
+    /// `client:heartbeat` emitted, in the engine serving the connection.
+    pub fn heartbeat(&self, connection: u32) {
+        let pool = &self.pool;
+        let engine = if pool.engines.len() == 1 {
+            Some(0)
+        } else {
+            lock(&pool.placement).engine_of(connection)
+        };
+        if let Some(engine) = engine {
+            pool.engines[engine].heartbeat(connection);
+        }
+    }
+
     /// `{ "<file>": { "actions": [...], "authenticate": bool } }` as JSON.
     pub async fn describe_actions(&self) -> Result<String, ActionError> {
         let pool = &self.pool;

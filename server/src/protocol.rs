@@ -58,8 +58,17 @@ struct Frame<'a> {
 /// What JSON allows around values (RFC 8259): not every Unicode space.
 const JSON_WHITESPACE: [char; 4] = [' ', '\t', '\n', '\r'];
 
-/// Parses a text frame from the browser.
-pub fn parse(text: &str) -> Result<CallFrame<'_>, FrameError> {
+/// What a browser's text frame is.
+#[derive(Debug)]
+pub enum Inbound<'a> {
+    /// `{"type":"server",…}`: call an action.
+    Call(CallFrame<'a>),
+    /// `{"type":"heartbeat"}`: the later API's client is still there.
+    Heartbeat,
+}
+
+/// Reads a text frame from the browser.
+pub fn read(text: &str) -> Result<Inbound<'_>, FrameError> {
     let frame: Frame = serde_json::from_str(text).map_err(|e| {
         if e.is_data() && text.trim_start().starts_with('{') {
             FrameError::InvalidType("(malformed fields)".into())
@@ -76,13 +85,22 @@ pub fn parse(text: &str) -> Result<CallFrame<'_>, FrameError> {
     }
     match frame.kind.as_deref() {
         None => Err(FrameError::MissingType),
-        Some("server") => Ok(CallFrame {
+        Some("server") => Ok(Inbound::Call(CallFrame {
             method: frame.method.unwrap_or_default(),
             params: frame.params.filter(|p| p.get() != "null"),
             options: frame.options,
             cb_id: frame.cb_id,
-        }),
+        })),
+        Some("heartbeat") => Ok(Inbound::Heartbeat),
         Some(other) => Err(FrameError::InvalidType(other.to_owned())),
+    }
+}
+
+/// Reads a frame that must be a call.
+pub fn parse(text: &str) -> Result<CallFrame<'_>, FrameError> {
+    match read(text)? {
+        Inbound::Call(frame) => Ok(frame),
+        Inbound::Heartbeat => Err(FrameError::InvalidType("heartbeat".into())),
     }
 }
 
@@ -177,6 +195,10 @@ mod tests {
             parse(r#"{"type":"nope"}"#).unwrap_err().code(),
             "invalid_message_type"
         );
+        assert!(matches!(
+            read(r#"{"type":"heartbeat"}"#),
+            Ok(Inbound::Heartbeat)
+        ));
         assert_eq!(
             parse(r#"{"type":7}"#).unwrap_err().code(),
             "invalid_message_type"
@@ -195,8 +217,7 @@ mod tests {
             parsed,
             json!({"type":"system","method":"error","params":["code","a \"quoted\"\nline"]})
         );
-        let parsed: Value =
-            serde_json::from_str(&event("newMessage", r#"{"a":1}"#, None)).unwrap();
+        let parsed: Value = serde_json::from_str(&event("newMessage", r#"{"a":1}"#, None)).unwrap();
         assert_eq!(
             parsed,
             json!({"type":"event","event":"newMessage","params":{"a":1}})

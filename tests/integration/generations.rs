@@ -400,3 +400,37 @@ async fn a_0_2_apps_channels_reach_their_subscribers_across_tabs_and_reconnects(
     member.expect_silence(Duration::from_millis(300)).await;
     second_tab.expect_silence(Duration::from_millis(300)).await;
 }
+
+#[tokio::test]
+async fn a_later_api_heartbeat_keeps_its_user_online() {
+    let app = copy_fixture("basic");
+    let root = app.path();
+    std::fs::write(
+        root.join("app/server/presence.coffee"),
+        "exports.actions =\n\
+         \x20 forgetSeen: (cb) ->\n\
+         \x20   R.keys 'ss:online:at:*', (err, keys) ->\n\
+         \x20     if keys.length then R.del keys, -> cb(true) else cb(true)\n\
+         \x20 purgeNow: (cb) -> SS.users.online.purge -> SS.users.online.now (ids) -> cb(ids)\n",
+    )
+    .unwrap();
+    write_environment(
+        root,
+        "test",
+        json!({"socketstream_api": "0.1", "store": "embedded"}),
+    );
+    let server = Server::start_in(app, &[]);
+    let mut tab = server.client().await;
+    assert!(tab.login("secret").await);
+    assert_eq!(tab.reply("presence.forgetSeen", json!(null)).await, true);
+    // Unheard of since: a purge drops the user.
+    assert_eq!(tab.reply("presence.purgeNow", json!(null)).await, json!([]));
+
+    assert!(tab.login("secret").await);
+    assert_eq!(tab.reply("presence.forgetSeen", json!(null)).await, true);
+    tab.send_text(r#"{"type":"heartbeat"}"#).await;
+    assert_eq!(
+        tab.reply("presence.purgeNow", json!(null)).await,
+        json!(["tom21"])
+    );
+}

@@ -5,7 +5,7 @@
 
 use crate::call_log::{CallLog, is_silent};
 use crate::outbox::{Answer, Inbox, Outbound, Outbox, Queued};
-use crate::protocol::{self, CallFrame};
+use crate::protocol::{self, CallFrame, Inbound};
 use crate::state::AppState;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, close_code};
 use futures_util::SinkExt;
@@ -221,8 +221,9 @@ impl<'a> Link<'a> {
                     );
                     return;
                 }
-                match protocol::parse(&text) {
-                    Ok(frame) => self.call(frame),
+                match protocol::read(&text) {
+                    Ok(Inbound::Call(frame)) => self.call(frame),
+                    Ok(Inbound::Heartbeat) => self.state.app.heartbeat(self.connection),
                     Err(e) => self.reject(e.code(), &e.message()),
                 }
             }
