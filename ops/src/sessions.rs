@@ -1,6 +1,7 @@
 //! `@session` changes made by the app: stored through the store (so any
-//! instance resumes them), and logins announced to the server so that a
-//! user's events reach every tab of the session.
+//! instance resumes them), and logins, new ids and channels announced to the
+//! server, so that a user's and a channel's events reach every tab of the
+//! session.
 
 use deno_core::{OpState, op2};
 use deno_error::JsErrorBox;

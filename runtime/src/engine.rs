@@ -84,7 +84,7 @@ pub struct EngineState {
     pub publisher: PublisherSlot,
     pub sessions: ssrt_store::Sessions,
     pub store: ssrt_store::Store,
-    pub logins: SessionListenerSlot,
+    pub session_listener: SessionListenerSlot,
 }
 
 impl Engine {
@@ -112,7 +112,7 @@ impl Engine {
             state.put(engine_state.publisher);
             state.put(engine_state.sessions);
             state.put(engine_state.store);
-            state.put(engine_state.logins);
+            state.put(engine_state.session_listener);
         }
         run_scripts(runtime, ssrt_js::BASE.iter().chain(ssrt_js::APP))?;
         let entry = Entrypoints {

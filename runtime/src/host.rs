@@ -299,7 +299,7 @@ pub(crate) struct Recipe {
     // The server's, shared by every engine.
     pub(crate) publisher: Arc<dyn Publisher>,
     pub(crate) delivery: Arc<dyn Delivery>,
-    pub(crate) logins: Arc<dyn SessionListener>,
+    pub(crate) session_listener: Arc<dyn SessionListener>,
 }
 
 /// What engine threads tell the supervisor.
@@ -652,8 +652,8 @@ impl EngineThread {
             publisher: PublisherSlot(Arc::clone(&recipe.publisher)),
             sessions: recipe.sessions.clone(),
             store: recipe.store.clone(),
-            logins: SessionListenerSlot(Box::new(TrackedLogins {
-                inner: Arc::clone(&recipe.logins),
+            session_listener: SessionListenerSlot(Box::new(TrackedSessions {
+                inner: Arc::clone(&recipe.session_listener),
                 shared: Weak::clone(&self.shared),
             })),
         }
@@ -812,7 +812,7 @@ fn run(engine: &mut Engine, job: Job) {
 }
 
 /// The sessions of the open connections, kept in step with the jobs that
-/// attach and detach them (and with logins, which give a session a new id).
+/// attach and detach them (and with session_listener, which give a session a new id).
 #[derive(Default)]
 struct Attached {
     /// Connection → its session's id.
@@ -898,14 +898,14 @@ fn patched(json: &str, field: &str, value: serde_json::Value) -> String {
     }
 }
 
-/// The server's login listener, as an engine uses it; also keeps
-/// `attached` in step with logins.
-struct TrackedLogins {
+/// The server's session listener, as an engine uses it; also keeps
+/// `attached` in step with session_listener.
+struct TrackedSessions {
     inner: Arc<dyn SessionListener>,
     shared: Weak<Shared>,
 }
 
-impl SessionListener for TrackedLogins {
+impl SessionListener for TrackedSessions {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
         if let Some(shared) = self.shared.upgrade() {
             lock(&shared.attached).user_changed(session_id, user_id);
@@ -1013,7 +1013,7 @@ mod tests {
                 ),
                 publisher: Arc::new(NoPublisher),
                 delivery: Arc::new(crate::DeliverInPlace),
-                logins: Arc::new(NoLogins),
+                session_listener: Arc::new(NoListener),
             }),
             events,
             ready: None,
@@ -1039,8 +1039,8 @@ mod tests {
         fn publish(&self, _: Publication) {}
     }
 
-    struct NoLogins;
-    impl SessionListener for NoLogins {
+    struct NoListener;
+    impl SessionListener for NoListener {
         fn user_changed(&self, _: &str, _: Option<&str>) {}
         fn session_rotated(&self, _: &str, _: &str) {}
         fn channels_changed(&self, _: &str, _: &[String]) {}

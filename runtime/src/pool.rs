@@ -43,8 +43,8 @@ pub struct AppOptions {
     pub delivery: Box<dyn Delivery>,
     /// Where sessions are stored and where the `R` global sends commands.
     pub store: ssrt_store::Store,
-    /// Told when a session logs in or out.
-    pub logins: Box<dyn SessionListener>,
+    /// Told when a session logs in or out, gets a new id or changes channels.
+    pub session_listener: Box<dyn SessionListener>,
     /// Where `@session` changes are stored (shared with the server).
     pub sessions: ssrt_store::Sessions,
 }
@@ -80,11 +80,11 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
     let started = Instant::now();
     let count = options.engines.max(1);
     let placement = Arc::new(Mutex::new(Placement::new(count)));
-    let logins: Arc<dyn SessionListener> = if count == 1 {
-        Arc::from(options.logins)
+    let session_listener: Arc<dyn SessionListener> = if count == 1 {
+        Arc::from(options.session_listener)
     } else {
-        Arc::new(FollowingLogins {
-            inner: options.logins,
+        Arc::new(PlacedSessions {
+            inner: options.session_listener,
             placement: Arc::downgrade(&placement),
         })
     };
@@ -102,7 +102,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
         sessions: options.sessions,
         publisher: Arc::from(options.publisher),
         delivery: Arc::from(options.delivery),
-        logins,
+        session_listener,
     });
     let loaded: Vec<Result<(EngineHandle, String), StartError>> = if count == 1 {
         vec![host::start(recipe, 0)]
@@ -315,14 +315,14 @@ fn session_id(session_json: &str) -> String {
     serde_json::from_str::<Id>(session_json).map_or_else(|_| String::new(), |s| s.id)
 }
 
-/// The server's login listener, keeping the placement of a session's tabs
+/// The server's session listener, keeping the placement of a session's tabs
 /// in step with its new ids.
-struct FollowingLogins {
+struct PlacedSessions {
     inner: Box<dyn SessionListener>,
     placement: Weak<Mutex<Placement>>,
 }
 
-impl SessionListener for FollowingLogins {
+impl SessionListener for PlacedSessions {
     fn user_changed(&self, session_id: &str, user_id: Option<&str>) {
         self.inner.user_changed(session_id, user_id);
     }

@@ -22,9 +22,9 @@ impl Publisher for Recorder {
     }
 }
 
-/// Nobody listens for logins here: no sockets to move between users.
-struct NoLogins;
-impl ssrt_runtime::SessionListener for NoLogins {
+/// Nobody listens for session_listener here: no sockets to move between users.
+struct NoListener;
+impl ssrt_runtime::SessionListener for NoListener {
     fn user_changed(&self, _: &str, _: Option<&str>) {}
     fn session_rotated(&self, _: &str, _: &str) {}
     fn channels_changed(&self, _: &str, _: &[String]) {}
@@ -50,7 +50,7 @@ fn start() -> (AppHandle, Recorder) {
         delivery: Box::new(ssrt_runtime::DeliverInPlace),
         store: store.clone(),
         sessions: ssrt_store::Sessions::new(store, "ss", std::time::Duration::from_secs(60)),
-        logins: Box::new(NoLogins),
+        session_listener: Box::new(NoListener),
         publisher: Box::new(recorder.clone()),
     })
     .unwrap();

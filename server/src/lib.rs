@@ -271,7 +271,7 @@ async fn open_store(config: &Config) -> Result<Store, ServerError> {
 }
 
 /// What the engine thread needs: the app, its store, where events and
-/// logins go.
+/// session_listener go.
 fn app_options(
     project: &Project,
     config: &Config,
@@ -289,7 +289,7 @@ fn app_options(
         publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), prefix)),
         delivery: Box::new(ReplyPump::spawn()),
         store: store.clone(),
-        logins: Box::new(session_cookie::SessionFollower {
+        session_listener: Box::new(session_cookie::SessionFollower {
             hub: hub.clone(),
             tokens: tokens.clone(),
         }),

@@ -89,7 +89,7 @@ pub async fn exchange(State(state): State<AppState>, headers: HeaderMap) -> Resp
     }
 }
 
-/// Keeps connections with their session through logins and new ids.
+/// Keeps connections with their session through logins, new ids and channels.
 pub struct SessionFollower {
     pub hub: Hub,
     pub tokens: Tokens,
