@@ -74,7 +74,7 @@ impl Sources {
         for (id, path) in self.project.templates()? {
             let source = read(&path)?;
             let rendered = if path.extension().is_some_and(|ext| ext == "html") {
-                if self.generation == Generation::V0036 {
+                if !self.generation.is_later() {
                     continue; // 0.0.36 templates are Jade only
                 }
                 source
@@ -108,7 +108,7 @@ impl Sources {
             .map(|(folder, file)| {
                 let name = file.path.file_name().unwrap_or_default().to_string_lossy();
                 let dir = file.name.rsplit_once('/').map(|(dir, _)| format!("{dir}/"));
-                let namespace = (self.generation != Generation::V0036).then(|| {
+                let namespace = self.generation.is_later().then(|| {
                     let keys: String = file
                         .name
                         .split('/')

@@ -176,6 +176,8 @@
     online.now = online.all;
     $SS.publish.channel = (names, event, params) => publish("channel", names, event, params);
     $SS.publish.channels = $SS.publish.channel;
+    $SS.publish.socket = (ids, event, params) => publish("socket", ids, event, params);
+    $SS.publish.sockets = $SS.publish.socket;
   }
 
   /** Makes sure a load error names the file it came from. */

@@ -14,6 +14,9 @@ pub enum Audience {
     /// Every connection whose session subscribes to one of these channels
     /// (the later API's `SS.publish.channel`).
     Channels(Vec<String>),
+    /// These connections of this instance, by the number actions see as
+    /// `@request.socket_id` (the later API's `SS.publish.socket`).
+    Sockets(Vec<String>),
 }
 
 /// One published event; `params` is JSON text.
@@ -44,6 +47,7 @@ pub fn op_publish(
         "broadcast" => Audience::Broadcast,
         "user" => Audience::Users(targets),
         "channel" => Audience::Channels(targets),
+        "socket" => Audience::Sockets(targets),
         other => {
             return Err(deno_error::JsErrorBox::type_error(format!(
                 "unknown audience {other}"

@@ -24,6 +24,11 @@ pub enum Generation {
 }
 
 impl Generation {
+    /// Whether this is the later API (0.1 or 0.2), with its `SS` global.
+    pub fn is_later(self) -> bool {
+        self != Self::V0036
+    }
+
     /// As config and the banner write it: `0.0.36`, `0.1`, `0.2`.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -183,6 +183,13 @@ impl Hub {
         senders
     }
 
+    /// Sends an event frame to one connection of this instance, if open.
+    pub fn send_to_connection(&self, connection: u32, frame: &Arc<str>) {
+        if let Some(entry) = self.registry().connections.get(&connection) {
+            entry.sender.send(Outbound::Frame(frame.clone()));
+        }
+    }
+
     /// Sends an event frame to every connection on this instance whose
     /// session subscribes to `channel`.
     pub fn send_to_channel(&self, channel: &str, frame: &Arc<str>) {

@@ -84,7 +84,7 @@ impl Server {
         let hub = Hub::new();
         let store = open_store(&config).await?;
         let prefix = config.settings.redis.key_prefix.clone();
-        let later_api = config.generation.generation != ssrt_project::Generation::V0036;
+        let later_api = config.generation.generation.is_later();
         pubsub::spawn_subscriber(&store, &prefix, hub.clone(), later_api).await?;
         let tokens = session_cookie::Tokens::default();
         let engines = config.settings.engines.count();
@@ -117,7 +117,7 @@ impl Server {
             hub,
             client_config: config.client().to_string().into(),
             actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),
-            api_tree: (config.generation.generation != ssrt_project::Generation::V0036)
+            api_tree: (config.generation.generation.is_later())
                 .then(|| Arc::from(actions.as_str())),
             config: config.clone(),
             assets: assets.clone(),
@@ -286,7 +286,11 @@ fn app_options(
         cache_dir: Some(project.ssrt_dir().join("cache")),
         project: project.clone(),
         config: config.clone(),
-        publisher: Box::new(pubsub::StorePublisher::spawn(store.clone(), prefix)),
+        publisher: Box::new(pubsub::StorePublisher::spawn(
+            store.clone(),
+            prefix,
+            hub.clone(),
+        )),
         delivery: Box::new(ReplyPump::spawn()),
         store: store.clone(),
         session_listener: Box::new(session_cookie::SessionFollower {

@@ -3,6 +3,8 @@
 //! channels) `<prefix>:channel:<name>` with the body
 //! `{"event":…,"params":…}`, and every instance's subscriber hands what comes
 //! back to its own [`Hub`] — so a user is reached wherever they are connected.
+//! (The later API's `SS.publish.socket` names a connection of this instance:
+//! that goes to the hub directly.)
 
 use crate::hub::Hub;
 use crate::protocol;
@@ -23,14 +25,16 @@ const PUBLISH_BACKLOG: usize = 10_000;
 const LOG_EVERY: Duration = Duration::from_secs(5);
 
 /// Publishes from the engine thread: queued, then sent in order by one task.
+/// Events for sockets, which live on this instance, go straight to its hub.
 pub struct StorePublisher {
     prefix: String,
     queue: mpsc::Sender<(String, String)>,
     dropped: Arc<AtomicU64>,
+    hub: Hub,
 }
 
 impl StorePublisher {
-    pub fn spawn(store: Store, prefix: &str) -> Self {
+    pub fn spawn(store: Store, prefix: &str, hub: Hub) -> Self {
         let (queue, mut pending) = mpsc::channel::<(String, String)>(PUBLISH_BACKLOG);
         let dropped = Arc::new(AtomicU64::new(0));
         let counted = dropped.clone();
@@ -46,6 +50,7 @@ impl StorePublisher {
             prefix: prefix.to_owned(),
             queue,
             dropped,
+            hub,
         }
     }
 }
@@ -93,6 +98,15 @@ impl Publisher for StorePublisher {
                 .iter()
                 .map(|name| format!("{}:channel:{name}", self.prefix))
                 .collect(),
+            Audience::Sockets(ids) => {
+                for id in &ids {
+                    let frame = protocol::event(&publication.event, &publication.params, Some(id));
+                    if let Ok(connection) = id.parse() {
+                        self.hub.send_to_connection(connection, &frame.into());
+                    }
+                }
+                return;
+            }
         };
         for channel in channels {
             match self.queue.try_send((channel, body.clone())) {

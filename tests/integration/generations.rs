@@ -434,3 +434,32 @@ async fn a_later_api_heartbeat_keeps_its_user_online() {
         json!(["tom21"])
     );
 }
+
+#[tokio::test]
+async fn a_0_2_app_publishes_to_one_socket() {
+    let app = copy_fixture("basic");
+    let root = app.path();
+    std::fs::write(
+        root.join("app/server/pokes.coffee"),
+        "exports.actions =\n\
+         \x20 me: (cb) -> cb(@request.socket_id)\n\
+         \x20 poke: (socketId, text, cb) ->\n\
+         \x20   SS.publish.socket socketId, 'poked', text\n\
+         \x20   cb(true)\n",
+    )
+    .unwrap();
+    write_environment(
+        root,
+        "test",
+        json!({"socketstream_api": "0.2", "store": "embedded"}),
+    );
+    let server = Server::start_in(app, &[]);
+    let mut target = server.client().await;
+    let mut poker = server.client().await;
+    let id = target.reply("pokes.me", json!([])).await;
+    assert_eq!(poker.reply("pokes.poke", json!([id, "hey"])).await, true);
+    let event = target.next_frame().await;
+    assert_eq!(event["params"], "hey", "{event}");
+    assert_eq!(event["destination"], id.to_string(), "{event}");
+    poker.expect_silence(Duration::from_millis(300)).await;
+}
