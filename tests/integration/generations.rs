@@ -7,6 +7,17 @@ use crate::support::{Server, copy_fixture, error_of, write_environment};
 use serde_json::json;
 use std::time::Duration;
 
+/// The basic fixture with `files` (path, text) written into it and
+/// `settings` in its `test` environment.
+fn fixture_with(files: &[(&str, &str)], settings: serde_json::Value) -> tempfile::TempDir {
+    let app = copy_fixture("basic");
+    for (path, text) in files {
+        std::fs::write(app.path().join(path), text).unwrap();
+    }
+    write_environment(app.path(), "test", settings);
+    app
+}
+
 /// A server file of the later API: `SS` read at module load, as real apps
 /// do (`getUserList: SS.users.online.now`), and `SS.require`.
 const LATER_ACTIONS: &str = r#"
@@ -21,9 +32,10 @@ exports.actions = {
 
 #[tokio::test]
 async fn an_app_using_the_ss_global_is_served_as_the_later_api() {
-    let app = copy_fixture("basic");
-    std::fs::write(app.path().join("app/server/later.js"), LATER_ACTIONS).unwrap();
-    write_environment(app.path(), "test", json!({"store": "embedded"}));
+    let app = fixture_with(
+        &[("app/server/later.js", LATER_ACTIONS)],
+        json!({"store": "embedded"}),
+    );
     let server = Server::start_in(app, &[]);
     assert!(
         server
@@ -132,20 +144,13 @@ fn a_config_file_that_does_not_compile_stops_start_up_naming_it() {
 /// The fixture turned into a later-API app (its client code uses `SS`),
 /// with an `.html` view beside the Jade ones; `extra` config on top.
 fn later_app(extra: serde_json::Value) -> tempfile::TempDir {
-    let app = copy_fixture("basic");
-    let root = app.path();
-    std::fs::write(
-        root.join("app/client/later.coffee"),
-        "SS.events.on 'x', (m) -> m\n",
+    fixture_with(
+        &[
+            ("app/client/later.coffee", "SS.events.on 'x', (m) -> m\n"),
+            ("app/views/people/row.html", "<tr><td>${name}</td></tr>"),
+        ],
+        extra,
     )
-    .unwrap();
-    std::fs::write(
-        root.join("app/views/people/row.html"),
-        "<tr><td>${name}</td></tr>",
-    )
-    .unwrap();
-    write_environment(root, "test", extra);
-    app
 }
 
 async fn get(server: &Server, path: &str) -> (u16, String) {
@@ -205,11 +210,8 @@ exports.actions = {
 "#;
 
 fn dispatch_app(generation: &str) -> Server {
-    let app = copy_fixture("basic");
-    std::fs::write(app.path().join("app/server/calls.js"), DISPATCH_ACTIONS).unwrap();
-    write_environment(
-        app.path(),
-        "test",
+    let app = fixture_with(
+        &[("app/server/calls.js", DISPATCH_ACTIONS)],
         json!({"socketstream_api": generation, "store": "embedded"}),
     );
     Server::start_in(app, &[])
@@ -276,27 +278,27 @@ async fn a_0_1_app_drops_falsy_params_and_guards_only_the_http_api() {
 
 #[tokio::test]
 async fn a_0_2_app_gets_server_events_and_session_disconnects() {
-    let app = copy_fixture("basic");
-    let root = app.path();
-    std::fs::write(
-        root.join("config/events.coffee"),
-        "global.seen = []\n\
+    let app = fixture_with(
+        &[
+            (
+                "config/events.coffee",
+                "global.seen = []\n\
          SS.events.on 'client:init', (session) -> seen.push \"init #{typeof session.id}\"\n\
          SS.events.on 'client:disconnect', (session) -> seen.push 'disconnect'\n\
          SS.events.on 'application:exception', (error) -> seen.push \"exception #{error.message}\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        root.join("app/server/watch.coffee"),
-        "exports.actions =\n\
+            ),
+            (
+                "app/server/watch.coffee",
+                "exports.actions =\n\
          \x20 seen: (cb) -> cb(seen)\n\
          \x20 watch: (cb) ->\n\
          \x20   @session.on 'disconnect', -> seen.push 'session disconnect'\n\
          \x20   cb(true)\n\
          \x20 boom: (cb) -> throw new Error('kaboom')\n",
-    )
-    .unwrap();
-    write_environment(root, "test", json!({"store": "embedded"}));
+            ),
+        ],
+        json!({"store": "embedded"}),
+    );
     let server = Server::start_in(app, &[]);
     assert!(
         server
@@ -344,21 +346,16 @@ async fn a_0_2_app_gets_server_events_and_session_disconnects() {
 
 #[tokio::test]
 async fn a_0_2_apps_channels_reach_their_subscribers_across_tabs_and_reconnects() {
-    let app = copy_fixture("basic");
-    let root = app.path();
-    std::fs::write(
-        root.join("app/server/rooms.coffee"),
-        "exports.actions =\n\
+    let app = fixture_with(
+        &[(
+            "app/server/rooms.coffee",
+            "exports.actions =\n\
          \x20 join: (name, cb) -> @session.channel.subscribe name, => cb(@session.channel.list())\n\
          \x20 leave: (name, cb) -> @session.channel.unsubscribe name, -> cb(true)\n\
          \x20 say: (name, text, cb) ->\n\
          \x20   SS.publish.channel name, 'said', text\n\
          \x20   cb(true)\n",
-    )
-    .unwrap();
-    write_environment(
-        root,
-        "test",
+        )],
         json!({"socketstream_api": "0.2", "store": "embedded"}),
     );
     let server = Server::start_in(app, &[]);
@@ -403,20 +400,15 @@ async fn a_0_2_apps_channels_reach_their_subscribers_across_tabs_and_reconnects(
 
 #[tokio::test]
 async fn a_later_api_heartbeat_keeps_its_user_online() {
-    let app = copy_fixture("basic");
-    let root = app.path();
-    std::fs::write(
-        root.join("app/server/presence.coffee"),
-        "exports.actions =\n\
+    let app = fixture_with(
+        &[(
+            "app/server/presence.coffee",
+            "exports.actions =\n\
          \x20 forgetSeen: (cb) ->\n\
          \x20   R.keys 'ss:online:at:*', (err, keys) ->\n\
          \x20     if keys.length then R.del keys, -> cb(true) else cb(true)\n\
          \x20 purgeNow: (cb) -> SS.users.online.purge -> SS.users.online.now (ids) -> cb(ids)\n",
-    )
-    .unwrap();
-    write_environment(
-        root,
-        "test",
+        )],
         json!({"socketstream_api": "0.1", "store": "embedded"}),
     );
     let server = Server::start_in(app, &[]);
@@ -437,20 +429,15 @@ async fn a_later_api_heartbeat_keeps_its_user_online() {
 
 #[tokio::test]
 async fn a_0_2_app_publishes_to_one_socket() {
-    let app = copy_fixture("basic");
-    let root = app.path();
-    std::fs::write(
-        root.join("app/server/pokes.coffee"),
-        "exports.actions =\n\
+    let app = fixture_with(
+        &[(
+            "app/server/pokes.coffee",
+            "exports.actions =\n\
          \x20 me: (cb) -> cb(@request.socket_id)\n\
          \x20 poke: (socketId, text, cb) ->\n\
          \x20   SS.publish.socket socketId, 'poked', text\n\
          \x20   cb(true)\n",
-    )
-    .unwrap();
-    write_environment(
-        root,
-        "test",
+        )],
         json!({"socketstream_api": "0.2", "store": "embedded"}),
     );
     let server = Server::start_in(app, &[]);
