@@ -28,6 +28,13 @@ struct Registered {
     sender: Outbox,
 }
 
+impl Registry {
+    /// The open connections of a session (its tabs).
+    fn of_session(&self, session_id: &str) -> Vec<u32> {
+        self.by_session.get(session_id).cloned().unwrap_or_default()
+    }
+}
+
 fn index_add(index: &mut HashMap<String, Vec<u32>>, key: &str, connection: u32) {
     index.entry(key.to_owned()).or_default().push(connection);
 }
@@ -123,12 +130,7 @@ impl Hub {
     /// the events of `channels`, and no others.
     pub fn set_session_channels(&self, session_id: &str, channels: &[String]) {
         let mut registry = self.registry();
-        let connections = registry
-            .by_session
-            .get(session_id)
-            .cloned()
-            .unwrap_or_default();
-        for connection in connections {
+        for connection in registry.of_session(session_id) {
             let Some(entry) = registry.connections.get_mut(&connection) else {
                 continue;
             };
@@ -146,12 +148,7 @@ impl Hub {
     /// events of `user_id`, or no user's.
     pub fn set_session_user(&self, session_id: &str, user_id: Option<&str>) {
         let mut registry = self.registry();
-        let connections = registry
-            .by_session
-            .get(session_id)
-            .cloned()
-            .unwrap_or_default();
-        for connection in connections {
+        for connection in registry.of_session(session_id) {
             let Some(entry) = registry.connections.get_mut(&connection) else {
                 continue;
             };
