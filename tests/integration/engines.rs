@@ -14,6 +14,10 @@ use std::time::Duration;
 /// it. `busy` announces its start to every connection (the event goes out
 /// while it loops).
 const ENGINE_ACTIONS: &str = r#"
+var fs = require('fs');
+// After `crash`, the reload takes 3 s, so that calls made meanwhile surely
+// find the engine down, however slow the machine.
+if (fs.existsSync($SS.root + '/crashed')) { var until = Date.now() + 3000; while (Date.now() < until) {} }
 var engine = Math.random().toString(36).slice(2);
 var busyEnded = false;
 exports.actions = {
@@ -25,7 +29,11 @@ exports.actions = {
     busyEnded = true;
     cb(engine);
   },
-  crash: function (cb) { require('vm').runInNewContext('1 + 1'); cb('survived'); },
+  crash: function (cb) {
+    fs.writeFileSync($SS.root + '/crashed', '');
+    require('vm').runInNewContext('1 + 1');
+    cb('survived');
+  },
   tell: function (params, cb) {
     if (params.user) $SS.publish.user(params.user, 'told', {text: params.text, from: engine});
     else $SS.publish.broadcast('told', {text: params.text, from: engine});
