@@ -18,7 +18,7 @@ mod watchdog;
 
 pub use compiler::{CompileError, Compiler, SourceKind, evaluate_config_files};
 pub use host::StartError;
-pub use pool::{AppHandle, AppOptions, LoadSummary, STUCK, start};
+pub use pool::{AppHandle, AppOptions, LoadSummary, start};
 pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
     ActionError, Audience, Completed, Publication, Publisher, Responder, SessionListener,

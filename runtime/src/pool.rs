@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 /// An engine that has run one piece of JavaScript this long is stuck for
 /// the calls of its connections that come meanwhile: they move to another
 /// engine instead of queueing behind it.
-pub const STUCK: Duration = Duration::from_secs(1);
+const STUCK: Duration = Duration::from_secs(1);
 
 /// What the engine threads need to load an app.
 pub struct AppOptions {

@@ -191,7 +191,7 @@ async fn a_stuck_engines_connection_moves_to_another_engine() {
     assert!(first.login("secret").await);
 
     let busy = start_busy(&mut [&mut first, &mut other], 4_000).await;
-    // Past ssrt_runtime::STUCK (1 s) in one loop, the engine is stuck.
+    // Past the pool's STUCK (1 s) in one loop, the engine is stuck.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     // It moves with its session, logged in, to the other engine.
     let reply = first.reply("engines.whoami", json!(null)).await;
