@@ -567,28 +567,38 @@
     }
   }
 
+  /** A call that passes no params. */
+  const NO_PARAMS = Symbol("no params");
+
   /**
-   * The arguments a call passes before its callback. 0.0.36: the params
-   * when sent. 0.1: the params only when truthy. 0.2: each item of the
-   * params array (a browser sends its arguments so); the HTTP API's one value
-   * is one argument.
+   * What a call passes before its callback. 0.0.36: the params when sent.
+   * 0.1: the params only when truthy. 0.2: the arguments, as an array: each
+   * item of the params array (a browser sends its arguments so), or the
+   * HTTP API's one value. (No array is made for the one-value rules: this is
+   * every call's path.)
    */
-  function callArguments(paramsJson) {
-    if (paramsJson === undefined) return [];
+  function callParams(paramsJson) {
+    if (generation === "0.2") {
+      if (paramsJson === undefined) return [];
+      const params = JSON.parse(paramsJson);
+      return Array.isArray(params) ? params : [params];
+    }
+    if (paramsJson === undefined) return NO_PARAMS;
     const params = JSON.parse(paramsJson);
-    if (generation === "0.2") return Array.isArray(params) ? params : [params];
-    if (generation === "0.1" && !params) return [];
-    return [params];
+    return generation === "0.1" && !params ? NO_PARAMS : params;
   }
 
   /**
    * Runs the action with `this` holding the call's own session and user,
-   * and for the later API `request` (`{id, socket_id, origin}`) and
-   * `getSession(cb)`.
+   * and for the later API `request` (`{id, socket_id, origin}`, where
+   * `connection` is the socket's number and `origin` `socketio` or `api`)
+   * and `getSession(cb)`.
    */
-  function invoke(callId, found, paramsJson, session, request) {
-    const args = callArguments(paramsJson);
-    checkArity(found.action, found.name, args.length);
+  function invoke(callId, found, paramsJson, session, origin, connection) {
+    const params = callParams(paramsJson);
+    const spread = generation === "0.2";
+    const sent = spread ? params.length : params === NO_PARAMS ? 0 : 1;
+    checkArity(found.action, found.name, sent);
     const user = session.user ?? null;
     // Compatibility: the original left the latest session on the actions
     // object; an action that is itself called `session` or `user` wins.
@@ -599,6 +609,9 @@
     if (generation !== "0.0.36") {
       // `request` is left on the actions object too, as `session` is;
       // `getSession` is not, where a client could call it.
+      const request = connection === undefined
+        ? { id: callId, origin }
+        : { id: callId, socket_id: connection, origin };
       self.request = request;
       self.getSession = (cb) => later(cb, session);
       if (typeof owner.request !== "function") owner.request = request;
@@ -620,7 +633,9 @@
       ops.op_reply(callId, json ?? "null");
     };
     try {
-      found.action.call(self, ...args, callback);
+      if (spread) found.action.call(self, ...params, callback);
+      else if (params === NO_PARAMS) found.action.call(self, callback);
+      else found.action.call(self, params, callback);
     } catch (error) {
       if (answered) internal.reportError(error, found.name);
       else {
@@ -639,7 +654,7 @@
       if (found.file.authenticate && generation !== "0.1" && !session.loggedIn()) {
         throw new ActionError("not_logged_in", `The ${method} action requires a logged-in user`);
       }
-      invoke(callId, found, paramsJson, session, { id: callId, socket_id: connection, origin: "socketio" });
+      invoke(callId, found, paramsJson, session, "socketio", connection);
     } catch (error) {
       fail(callId, error);
     }
@@ -656,7 +671,7 @@
       const session = makeSession(JSON.parse(sessionJson));
       ephemeral.add(session);
       if (!found.file.authenticate) {
-        invoke(callId, found, paramsJson, session, { id: callId, origin: "api" });
+        invoke(callId, found, paramsJson, session, "api");
         return;
       }
       if (username === undefined) {
@@ -674,7 +689,7 @@
       session.authenticate(moduleName, { username, password }, (reply) => {
         if (reply && reply.success) {
           try {
-            invoke(callId, found, paramsJson, session, { id: callId, origin: "api" });
+            invoke(callId, found, paramsJson, session, "api");
           } catch (error) {
             fail(callId, error);
           }
