@@ -24,10 +24,17 @@ fn main() {
     collect(&modules, &modules, &mut files);
     files.sort();
 
+    // Each file is named from this crate's folder as the crate is compiled,
+    // not by the path it had when this script ran: the script does not run
+    // again when the checkout moves, and an absolute path would then name a
+    // folder that is gone.
     let mut table = String::from("&[\n");
-    for (relative, absolute) in &files {
-        writeln!(table, "    ({relative:?}, include_str!({absolute:?})),")
-            .expect("writing to a String");
+    for relative in &files {
+        writeln!(
+            table,
+            "    ({relative:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/node_modules/\", {relative:?}))),"
+        )
+        .expect("writing to a String");
     }
     table.push(']');
     let out =
@@ -38,7 +45,7 @@ fn main() {
 /// Every `.js`, `.styl` (Stylus's built-in functions) and `package.json` file
 /// of the installed packages, minus their command-line tools, examples and
 /// tests, which never run inside ssrt.
-fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
+fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -58,7 +65,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, String)>) {
                 .expect("walked below root")
                 .to_string_lossy()
                 .replace('\\', "/");
-            out.push((relative, path.to_string_lossy().into_owned()));
+            out.push(relative);
         }
     }
 }
