@@ -102,7 +102,7 @@
       const packageName = request.split("/", request.startsWith("@") ? 2 : 1).join("/");
       for (const dir of nodeModulesPaths(fromDir)) {
         // Where the engine has Node's loader, it loads every package on disk.
-        if (internal.nodeRequire && !isEmbedded(dir)) {
+        if (internal.nodeRequire && !isEmbedded(`${dir}/`)) {
           if (kind(join(dir, packageName)) === KIND.DIRECTORY) return "package:";
           continue;
         }
