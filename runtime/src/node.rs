@@ -66,6 +66,7 @@ pub(crate) fn main_worker(
         bootstrap: BootstrapOptions {
             has_node_modules_dir: true,
             user_agent: format!("ssrt/{}", env!("CARGO_PKG_VERSION")),
+            unstable_features: node_features(),
             ..Default::default()
         },
         extensions,
@@ -142,4 +143,16 @@ impl NodeRequireLoader for RequireLoader {
     fn is_maybe_cjs_from_require(&self, specifier: &Url) -> Result<bool, PackageJsonLoadError> {
         self.is_maybe_cjs(specifier)
     }
+}
+
+/// Deno features that Node has and Deno turns off: `Object.prototype.__proto__`,
+/// through which 2011 code inherits (`Store.prototype.__proto__ =
+/// EventEmitter.prototype` in Connect 1.x, Express 2, Jade); without it those
+/// assignments make a plain property and the methods are missing.
+fn node_features() -> Vec<i32> {
+    deno_runtime::UNSTABLE_FEATURES
+        .iter()
+        .filter(|feature| feature.name == "unsafe-proto")
+        .map(|feature| feature.id)
+        .collect()
 }
