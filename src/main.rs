@@ -6,6 +6,7 @@ mod console;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use ssrt_project::{Config, Project};
+use ssrt_runtime::MiddlewareCounts;
 use ssrt_server::{Server, StartInfo};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -267,6 +268,7 @@ fn print_banner(info: &StartInfo, env: &str, generation: &ssrt_project::Detected
          \x20 store        {store}\n\
          \x20 loaded       {server} server file{sp}, {shared} shared file{hp} in {ms} ms\n\
          \x20 engines      {engines}\n\
+         {middleware}\
          \x20 assets       {assets}\n\
          {tls}\
          \x20 listening    {scheme}://{host}:{port}  (WebSocket /ws)",
@@ -283,6 +285,15 @@ fn print_banner(info: &StartInfo, env: &str, generation: &ssrt_project::Detected
         engines = match load.engines {
             1 => "1 JavaScript engine".to_owned(),
             n => format!("{n} JavaScript engines, one thread each (module state is per engine)"),
+        },
+        middleware = match load.http_middleware {
+            MiddlewareCounts {
+                primary: 0,
+                secondary: 0,
+            } => String::new(),
+            MiddlewareCounts { primary, secondary } => format!(
+                "  http         config/http: {primary} middleware before ssrt's routes, {secondary} after\n"
+            ),
         },
         port = info.address.port(),
         scheme = if info.tls.is_some() { "https" } else { "http" },

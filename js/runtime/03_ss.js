@@ -142,7 +142,10 @@
       const exports = load(file.path);
       const className = capitalised(file.name.split("/").pop());
       const Class = exports[className];
-      if (typeof Class === "function") {
+      if (generation !== "0.0.36") {
+        // From 0.0.40, shared files are plain modules: their exports.
+        place($SS.shared, file.name, exports);
+      } else if (typeof Class === "function") {
         place($SS.shared, file.name, new Class());
       } else {
         console.warn(
@@ -159,8 +162,14 @@
       serverFiles.set(file.name, { actions, authenticate: exports.authenticate === true });
       place($SS.server, file.name, actions);
     }
+    let http;
+    try {
+      http = internal.loadHttpMiddleware(manifest.http, manifest.env);
+    } catch (error) {
+      throw withFile(error, manifest.http);
+    }
     startOnlinePurge();
-    return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length });
+    return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length, http });
   };
 
   /**

@@ -27,7 +27,8 @@ pub const BASE: &[(&str, &str)] = &[
 
 /// An app engine's bootstrap, run after [`BASE`] in a Deno worker: Node's
 /// platform with the 2011 APIs on top, `$SS` with action dispatch, the `R`
-/// Redis client, and what `ssrt console` evaluates through.
+/// Redis client, what `ssrt console` evaluates through, and the app's HTTP
+/// middleware.
 pub const APP: &[(&str, &str)] = &[
     (
         "ssrt:runtime/02_node.js",
@@ -41,6 +42,10 @@ pub const APP: &[(&str, &str)] = &[
     (
         "ssrt:runtime/05_console.js",
         include_str!("../runtime/05_console.js"),
+    ),
+    (
+        "ssrt:runtime/06_http.js",
+        include_str!("../runtime/06_http.js"),
     ),
 ];
 

@@ -119,6 +119,12 @@ impl Project {
         self.config_code("events")
     }
 
+    /// `config/http.coffee` or `.js` (0.1 `exports.call`, 0.2
+    /// `exports.primary`/`secondary`): the app's own HTTP middleware.
+    pub fn http_config_file(&self) -> Option<PathBuf> {
+        self.config_code("http")
+    }
+
     fn config_code(&self, name: &str) -> Option<PathBuf> {
         CODE_EXTENSIONS
             .iter()

@@ -33,6 +33,7 @@ struct Entrypoints {
     load_app: v8::Global<v8::Function>,
     dispatch: v8::Global<v8::Function>,
     dispatch_http: v8::Global<v8::Function>,
+    run_http_middleware: v8::Global<v8::Function>,
     attach_session: v8::Global<v8::Function>,
     detach_session: v8::Global<v8::Function>,
     heartbeat: v8::Global<v8::Function>,
@@ -119,6 +120,7 @@ impl Engine {
             load_app: function(runtime, "loadApp")?,
             dispatch: function(runtime, "dispatch")?,
             dispatch_http: function(runtime, "dispatchHttp")?,
+            run_http_middleware: function(runtime, "runHttpMiddleware")?,
             attach_session: function(runtime, "attachSession")?,
             detach_session: function(runtime, "detachSession")?,
             heartbeat: function(runtime, "heartbeat")?,
@@ -183,6 +185,24 @@ impl Engine {
         ];
         let outcome = self.watched(|runtime, entry| call(runtime, &entry.dispatch_http, &args));
         self.answer_if_failed(outcome, call_id, method);
+    }
+
+    /// Runs `config/http`'s `stage` on a request (an [`crate::HttpRequest`]
+    /// as JSON); the call is answered with an [`crate::HttpReply`].
+    pub fn run_http_middleware(
+        &mut self,
+        call_id: u32,
+        stage: crate::MiddlewareStage,
+        request_json: &str,
+    ) {
+        let args = [
+            Arg::Int(call_id),
+            Arg::Str(stage.as_str()),
+            Arg::Str(request_json),
+        ];
+        let outcome =
+            self.watched(|runtime, entry| call(runtime, &entry.run_http_middleware, &args));
+        self.answer_if_failed(outcome, call_id, "config/http middleware");
     }
 
     pub fn attach_session(&mut self, connection: u32, session_json: &str) {

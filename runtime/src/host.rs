@@ -795,6 +795,9 @@ fn run(engine: &mut Engine, job: Job) {
                     &session,
                     credentials.as_ref().map(|(u, p)| (u.as_str(), p.as_str())),
                 ),
+                CallOrigin::Middleware(stage) => {
+                    engine.run_http_middleware(id, stage, params.as_deref().unwrap_or("{}"))
+                }
             }
         }
         Job::AttachSession(connection, json) => engine.attach_session(connection, &json),

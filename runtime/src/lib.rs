@@ -18,7 +18,7 @@ mod watchdog;
 
 pub use compiler::{CompileError, Compiler, SourceKind, evaluate_config_files};
 pub use host::StartError;
-pub use pool::{AppHandle, AppOptions, LoadSummary, start};
+pub use pool::{AppHandle, AppOptions, LoadSummary, MiddlewareCounts, start};
 pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
     ActionError, Audience, Completed, Publication, Publisher, Responder, SessionListener,
@@ -62,6 +62,8 @@ pub struct Call {
 }
 
 /// Where a call comes from, which decides its session and its auth rules.
+/// A [`CallOrigin::Middleware`] call's method is the `config/http` file,
+/// its params an [`HttpRequest`] and its reply an [`HttpReply`].
 pub enum CallOrigin {
     /// A WebSocket connection (by its number) whose session was attached
     /// with [`AppHandle::attach_session`].
@@ -72,4 +74,51 @@ pub enum CallOrigin {
         session: String,
         credentials: Option<(String, String)>,
     },
+    /// An HTTP request for the app's own middleware (`config/http`).
+    Middleware(MiddlewareStage),
+}
+
+/// Which of `config/http`'s middleware lists runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MiddlewareStage {
+    /// 0.1 `exports.call` and 0.2 `exports.primary`: before ssrt's routes.
+    Primary,
+    /// 0.2 `exports.secondary`: for what ssrt's routes do not serve.
+    Secondary,
+}
+
+impl MiddlewareStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Primary => "primary",
+            Self::Secondary => "secondary",
+        }
+    }
+}
+
+/// An HTTP request as the app's middleware gets it (JSON to the engine).
+#[derive(Debug, serde::Serialize)]
+pub struct HttpRequest {
+    pub method: String,
+    /// The path and query, as sent.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// The client's IP address.
+    pub remote: String,
+    /// The body, base64.
+    pub body: String,
+}
+
+/// What the middleware did with a request (JSON from the engine).
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub enum HttpReply {
+    /// It answered: `body` is base64.
+    Response {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    },
+    /// It called `next()` past its last middleware.
+    Next { next: bool },
 }

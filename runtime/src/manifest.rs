@@ -18,6 +18,7 @@ pub struct Manifest {
     shared: Vec<File>,
     db: Option<String>,
     events: Option<String>,
+    http: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -50,6 +51,7 @@ impl Manifest {
             shared: files(project.shared_files()?),
             db: project.db_config_file().as_deref().map(text),
             events: project.events_config_file().as_deref().map(text),
+            http: project.http_config_file().as_deref().map(text),
         })
     }
 

@@ -56,6 +56,15 @@ pub struct LoadSummary {
     pub shared_files: usize,
     pub engines: usize,
     pub load_time: Duration,
+    /// How many middleware `config/http` gives each stage.
+    pub http_middleware: MiddlewareCounts,
+}
+
+/// How many middleware `config/http` gives each [`crate::MiddlewareStage`].
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize)]
+pub struct MiddlewareCounts {
+    pub primary: usize,
+    pub secondary: usize,
 }
 
 /// The server's way into the app's engines. Cheap to clone; the engine
@@ -149,8 +158,19 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
             shared_files: counts.shared,
             engines: count,
             load_time: started.elapsed(),
+            http_middleware: counts.http,
         },
     ))
+}
+
+/// Where [`AppHandle::ask`] waits.
+struct Answer(tokio::sync::oneshot::Sender<Result<String, ActionError>>);
+
+impl ssrt_ops::Responder for Answer {
+    fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
+        // The asker may have gone away (a client that hung up).
+        let _ = self.0.send(outcome);
+    }
 }
 
 /// `loadApp`'s summary.
@@ -158,6 +178,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
 struct LoadCounts {
     server: usize,
     shared: usize,
+    http: MiddlewareCounts,
 }
 
 impl AppHandle {
@@ -172,9 +193,27 @@ impl AppHandle {
         let engine = match call.origin {
             _ if pool.engines.len() == 1 => 0,
             CallOrigin::Socket { connection } => pool.engine_for(connection),
-            CallOrigin::Http { .. } => pool.least_busy(),
+            CallOrigin::Http { .. } | CallOrigin::Middleware(_) => pool.least_busy(),
         };
         pool.engines[engine].call(call);
+    }
+
+    /// Queues a call without a responder of its own and waits for its
+    /// outcome (the HTTP API, the app's HTTP middleware).
+    pub async fn ask(
+        &self,
+        method: String,
+        params: Option<String>,
+        origin: CallOrigin,
+    ) -> Result<String, ActionError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.call(Call {
+            method,
+            params,
+            origin,
+            responder: Box::new(Answer(tx)),
+        });
+        rx.await.unwrap_or_else(|_| Err(host::engine_stopped()))
     }
 
     /// Gives a connection its session (JSON: `id`, `created_at`, `attributes`,

@@ -9,9 +9,8 @@ use axum::response::{Html, IntoResponse, Response};
 use headers::HeaderMapExt as _;
 use headers::authorization::{Authorization, Basic};
 use serde_json::{Map, Value};
-use ssrt_runtime::{ActionError, Call, CallOrigin, Responder};
+use ssrt_runtime::{ActionError, CallOrigin};
 use ssrt_store::SessionData;
-use tokio::sync::oneshot;
 
 /// How the reply is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +35,7 @@ pub async fn call(
     if path.is_empty() {
         return index_page(&state, None);
     }
-    if state.actions.get(path).is_some() {
+    if state.actions.0.contains_key(path) {
         return index_page(&state, Some(path));
     }
     let method = method_name(path);
@@ -47,22 +46,11 @@ pub async fn call(
     };
     let params = params.map(|p| p.to_string());
     let log = CallLog::start(&method, params.as_deref(), "api", false);
-    let (tx, rx) = oneshot::channel();
-    state.app.call(Call {
-        method,
-        params,
-        origin: CallOrigin::Http {
-            session: SessionData::ephemeral().to_json(),
-            credentials: basic_credentials(&headers),
-        },
-        responder: Box::new(HttpReply(tx)),
-    });
-    let outcome = rx.await.unwrap_or_else(|_| {
-        Err(ActionError::new(
-            "engine_stopped",
-            "The app's JavaScript engine has stopped",
-        ))
-    });
+    let origin = CallOrigin::Http {
+        session: SessionData::ephemeral().to_json(),
+        credentials: basic_credentials(&headers),
+    };
+    let outcome = state.app.ask(method, params, origin).await;
     if let Some(log) = log {
         log.finish(&outcome);
     }
@@ -99,15 +87,6 @@ fn reply_0_2(outcome: Result<String, ActionError>, format: Format) -> Response {
             );
             (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response()
         }
-    }
-}
-
-struct HttpReply(oneshot::Sender<Result<String, ActionError>>);
-
-impl Responder for HttpReply {
-    fn respond(self: Box<Self>, outcome: Result<String, ActionError>) {
-        // The client may have gone away; then nobody is waiting.
-        let _ = self.0.send(outcome);
     }
 }
 
@@ -198,25 +177,21 @@ fn index_page(state: &AppState, only: Option<&str>) -> Response {
         "<p>Call any action as <code>/{0}/&lt;file&gt;/&lt;action&gt;.json?params</code>, e.g. <code>/{0}/app/square.json?25</code>.</p>",
         escape_html(prefix)
     ));
-    let Some(files) = state.actions.as_object() else {
-        return Html(page(&body)).into_response();
-    };
-    for (file, description) in files {
+    for (file, description) in &state.actions.0 {
         if only.is_some_and(|only| only != file) {
             continue;
         }
-        let secured = description["authenticate"] == Value::Bool(true);
         body.push_str(&format!(
             "<h4>{}{}</h4><ul>",
             escape_html(file),
-            if secured {
+            if description.authenticate {
                 " (requires Basic Auth)"
             } else {
                 ""
             }
         ));
-        for action in description["actions"].as_array().into_iter().flatten() {
-            let action = action.as_str().unwrap_or_default().replace('.', "/");
+        for action in &description.actions {
+            let action = action.replace('.', "/");
             let url = format!("/{prefix}/{file}/{action}.json");
             body.push_str(&format!(
                 "<li><a href=\"{0}\">{0}</a></li>",

@@ -8,6 +8,7 @@ mod api;
 mod assets;
 mod call_log;
 mod hub;
+mod middleware;
 mod outbox;
 pub mod protocol;
 mod pubsub;
@@ -54,6 +55,8 @@ pub enum ServerError {
     Pack(#[from] ssrt_assets::AssetError),
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    #[error("the engine's list of actions is unreadable: {0}")]
+    ActionIndex(#[source] serde_json::Error),
 }
 
 /// What start-up found, for the banner.
@@ -116,9 +119,10 @@ impl Server {
             sessions,
             hub,
             client_config: config.client().to_string().into(),
-            actions: Arc::new(serde_json::from_str(&actions).unwrap_or_default()),
+            actions: Arc::new(serde_json::from_str(&actions).map_err(ServerError::ActionIndex)?),
             api_tree: (config.generation.generation.is_later())
                 .then(|| Arc::from(actions.as_str())),
+            middleware: middleware_stages(&project, &load),
             config: config.clone(),
             assets: assets.clone(),
             limits: Arc::new(socket::Limits::new(&settings.websocket)),
@@ -208,7 +212,8 @@ async fn serve_http(
     grace: Duration,
 ) -> std::io::Result<()> {
     let Some(tls) = tls else {
-        return axum::serve(listener, router)
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        return axum::serve(listener, service)
             .with_graceful_shutdown(stopping)
             .await;
     };
@@ -220,8 +225,20 @@ async fn serve_http(
     });
     axum_server::from_tcp_rustls(listener.into_std()?, tls)?
         .handle(handle)
-        .serve(router.into_make_service())
+        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
         .await
+}
+
+/// The app's HTTP middleware, when `config/http` gives it any.
+fn middleware_stages(project: &Project, load: &LoadSummary) -> Option<middleware::Stages> {
+    let counts = load.http_middleware;
+    let file = project.http_config_file()?;
+    let shown = file.strip_prefix(project.root()).unwrap_or(&file);
+    (counts.primary > 0 || counts.secondary > 0).then(|| middleware::Stages {
+        primary: counts.primary > 0,
+        secondary: counts.secondary > 0,
+        file: Arc::from(shown.to_string_lossy().as_ref()),
+    })
 }
 
 /// A duration from a config value in seconds. Config checks keep these
@@ -385,7 +402,12 @@ fn router(state: AppState, project: &Project) -> Router {
     } else {
         router.fallback_service(files.not_found_service(not_found.into_service()))
     };
-    router.with_state(state)
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::layer,
+        ))
+        .with_state(state)
 }
 
 /// A 404 that tells a newcomer what this server does serve.
