@@ -11,8 +11,9 @@
 #   - the npm packages pinned in js/package-lock.json (the CoffeeScript, Jade
 #     and Stylus compilers, Node built-in polyfills), which are embedded into
 #     the binary at build time;
-#   - the npm packages pinned in fixtures/node/package-lock.json, which that
-#     fixture app loads from its own node_modules at run time.
+#   - the npm packages pinned in each fixture's package-lock.json (fixtures/node:
+#     database drivers; fixtures/chat-0.2: Connect 1.x), which those fixture
+#     apps load from their own node_modules at run time.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,8 +37,12 @@ if [ ! -f js/node_modules/.package-lock.json ] || [ js/package-lock.json -nt js/
   echo "setup: installing the pinned npm packages into js/node_modules"
   npm ci --prefix js --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f fixtures/node/node_modules/.package-lock.json ] || [ fixtures/node/package-lock.json -nt fixtures/node/node_modules/.package-lock.json ]; then
-  echo "setup: installing the node fixture's npm packages into fixtures/node/node_modules"
-  npm ci --prefix fixtures/node --no-audit --no-fund --loglevel=error
-fi
+for fixture in fixtures/*/; do
+  fixture=${fixture%/}
+  [ -f "$fixture/package-lock.json" ] || continue
+  if [ ! -f "$fixture/node_modules/.package-lock.json" ] || [ "$fixture/package-lock.json" -nt "$fixture/node_modules/.package-lock.json" ]; then
+    echo "setup: installing the npm packages of $fixture into $fixture/node_modules"
+    npm ci --prefix "$fixture" --no-audit --no-fund --loglevel=error
+  fi
+done
 echo "setup: ready"
