@@ -450,3 +450,67 @@ async fn a_0_2_app_publishes_to_one_socket() {
     assert_eq!(event["destination"], id.to_string(), "{event}");
     poker.expect_silence(Duration::from_millis(300)).await;
 }
+
+/// 0.1's `config/http`: one `exports.call` middleware, before ssrt's routes.
+const CALL_MIDDLEWARE: &str = r#"
+exports.call = function (req, res, next) {
+  if (req.url === '/hello?name=ann') {
+    res.writeHead(200, {'Content-Type': 'text/plain', 'Set-Cookie': ['a=1', 'b=2']});
+    return res.end('hello ' + req.headers['x-who'] + ' from ' + req.connection.remoteAddress);
+  }
+  if (req.url === '/never') return;
+  next();
+};
+"#;
+
+#[tokio::test]
+async fn a_0_1_apps_exports_call_answers_first_and_passes_the_rest_on() {
+    let app = fixture_with(
+        &[("config/http.js", CALL_MIDDLEWARE)],
+        json!({"store": "embedded", "hostname": "127.0.0.1", "action_timeout": 1}),
+    );
+    let server = Server::start_in(app, &[]);
+    assert!(
+        server
+            .banner
+            .contains("SocketStream 0.1 (exports.call in config/http.js)"),
+        "{}",
+        server.banner
+    );
+    // From a source address of its own, to see the middleware gets the real one.
+    let http = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("an HTTP client");
+    let response = http
+        .get(server.url("/hello?name=ann"))
+        .header("x-who", "bob")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status(), 200);
+    let cookies: Vec<_> = response.headers().get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    assert_eq!(
+        response.text().await.expect("body"),
+        "hello bob from 127.0.0.2"
+    );
+
+    // Passed on: the page, the HTTP API.
+    let page = reqwest::get(server.url("/")).await.expect("page");
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.expect("body").contains("Fixture"));
+    let square = reqwest::get(server.url("/api/app/square.json?5"))
+        .await
+        .expect("API call");
+    assert_eq!(square.text().await.expect("body"), "25");
+
+    // A middleware that never answers is cut at action_timeout, naming the file.
+    let stuck = reqwest::get(server.url("/never")).await.expect("request");
+    assert_eq!(stuck.status(), 500);
+    let body = stuck.text().await.expect("body");
+    assert!(
+        body.contains("config/http.js") && body.contains("action_timeout"),
+        "{body}"
+    );
+}
