@@ -7,6 +7,9 @@
 
   let root = "/";
   let jade = null;
+  let jadeWithInclude = null;
+  /** A Jade `include` line. */
+  const INCLUDE = /^[ \t]*include[ \t]+\S/m;
   let stylus = null;
 
   /** Paths in messages as users know them: relative to the app. */
@@ -16,10 +19,21 @@
     /** Browser CoffeeScript: each file in its own closure, as the original did. */
     coffee: (source, filename) => internal.compileCoffee(source, filename),
 
-    /** A Jade view rendered to HTML; `options.locals` are its variables. */
+    /**
+     * A Jade view rendered to HTML; `options.locals` are its variables.
+     * Jade 0.10 (SocketStream 0.0.x's) reads `attr: value`, which later
+     * views still use; `include` came with Jade 0.13, which reads
+     * `attr=value` only, so a view with an `include` line gets Jade 0.16,
+     * as apps of the later API that wrote one had.
+     */
     jade(source, filename, options) {
+      const locals = options.locals ?? {};
+      if (INCLUDE.test(source)) {
+        jadeWithInclude ??= internal.requireEmbedded("jade-0.16");
+        return jadeWithInclude.compile(source, { filename })(locals);
+      }
       jade ??= internal.requireEmbedded("jade");
-      return jade.render(source, { filename, locals: options.locals ?? {} });
+      return jade.render(source, { filename, locals });
     },
 
     /**

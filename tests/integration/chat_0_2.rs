@@ -222,11 +222,17 @@ async fn two_users_chat_share_online_users_and_hear_only_their_channels() {
     bob.wait_for("return window.seen && window.seen.inits", json!(2))
         .await;
 
-    // A nested view is a 0.2 template; a CoffeeScript 1.1 file serves.
+    // A nested view is a 0.2 template, Jade `include` works in it, and a
+    // CoffeeScript 1.1 file serves.
     assert_eq!(
         bob.run("return document.getElementById('chat-message').type")
             .await,
         json!("text/x-jquery-tmpl")
+    );
+    assert_eq!(
+        bob.run("return document.getElementById('chat-help').innerHTML")
+            .await,
+        json!("<div class=\"help\"><p>Press Enter to send</p></div>")
     );
     bob.run("SS.server.legacy.era(function (era) { window.era = era; })")
         .await;
