@@ -402,12 +402,15 @@ fn router(state: AppState, project: &Project) -> Router {
     } else {
         router.fallback_service(files.not_found_service(not_found.into_service()))
     };
-    router
-        .layer(axum::middleware::from_fn_with_state(
+    let router = if state.middleware.is_some() {
+        router.layer(axum::middleware::from_fn_with_state(
             state.clone(),
             middleware::layer,
         ))
-        .with_state(state)
+    } else {
+        router
+    };
+    router.with_state(state)
 }
 
 /// A 404 that tells a newcomer what this server does serve.

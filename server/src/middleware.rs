@@ -30,7 +30,8 @@ pub struct Stages {
     pub file: Arc<str>,
 }
 
-/// Runs the app's middleware around ssrt's own routes.
+/// Runs the app's middleware around ssrt's own routes (the router adds
+/// this layer only for an app that has middleware).
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(stages) = state.middleware.clone() else {
         return next.run(request).await;

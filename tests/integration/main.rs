@@ -9,7 +9,7 @@ mod support;
 
 mod assets;
 mod browser;
-mod chat_0_2;
+mod chat;
 mod cli;
 mod console;
 mod engines;

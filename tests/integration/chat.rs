@@ -1,35 +1,43 @@
-//! A SocketStream 0.2 chat app as apps of 2012 were written
-//! (`fixtures/chat-0.2`): Connect 1.x middleware from its own node_modules in
-//! `config/http.coffee`, config in code, `events.coffee`, channels,
-//! multi-argument actions, shared code, a nested template and a file only
-//! CoffeeScript 1.1 compiles. Over HTTP, and in two headless Chromium
-//! browsers for two users, against a real Redis.
+//! Chat apps as apps of the later SocketStream API were written, one per
+//! generation. `fixtures/chat-0.2`: Connect 1.x middleware from its own
+//! node_modules in `config/http.coffee`, config in code, `events.coffee`,
+//! channels, multi-argument actions, shared code, nested templates with a
+//! Jade `include`, and a file only CoffeeScript 1.1 compiles.
+//! `fixtures/chat-0.1`: `config/app.json`, `exports.call`, one-params
+//! actions, 0.1's synchronous `channel.list()`, client code in JavaScript.
+//! Over HTTP, and in two headless Chromium browsers for two users, against
+//! a real Redis.
 
 use crate::support::browser::Browser;
 use crate::support::{Redis, Server, copy_fixture, fixture};
 use fantoccini::Locator;
 use serde_json::{Value, json};
 
-/// The chat app on `redis`, which its `test` environment names in code, as
-/// a 0.2 app would.
-fn chat_app(redis: &Redis) -> Server {
-    assert!(
-        fixture("chat-0.2")
-            .join("node_modules/connect/package.json")
-            .exists(),
-        "fixtures/chat-0.2/node_modules is missing: run scripts/setup.sh \
-         (npm ci --prefix fixtures/chat-0.2)"
-    );
-    let app = copy_fixture("chat-0.2");
-    let environment = format!(
-        "exports.config =\n  http:\n    hostname: '127.0.0.1'\n  redis:\n    port: {}\n",
-        redis.port
-    );
-    std::fs::write(
-        app.path().join("config/environments/test.coffee"),
-        environment,
-    )
-    .expect("write the test environment");
+/// The `chat-<generation>` fixture on `redis`, which its `test` environment
+/// names the way that generation reads config: in code for 0.2, JSON for 0.1.
+fn chat_app(generation: &str, redis: &Redis) -> Server {
+    let name = format!("chat-{generation}");
+    let app = copy_fixture(&name);
+    let environments = app.path().join("config/environments");
+    std::fs::create_dir_all(&environments).expect("config/environments");
+    let (file, text) = if generation == "0.2" {
+        assert!(
+            fixture(&name)
+                .join("node_modules/connect/package.json")
+                .exists(),
+            "fixtures/{name}/node_modules is missing: run scripts/setup.sh \
+             (npm ci --prefix fixtures/{name})"
+        );
+        let code = format!(
+            "exports.config =\n  http:\n    hostname: '127.0.0.1'\n  redis:\n    port: {}\n",
+            redis.port
+        );
+        ("test.coffee", code)
+    } else {
+        let json = json!({"hostname": "127.0.0.1", "redis": {"port": redis.port}});
+        ("test.json", json.to_string())
+    };
+    std::fs::write(environments.join(file), text).expect("write the test environment");
     Server::start_in(app, &[])
 }
 
@@ -47,7 +55,7 @@ async fn json_of(response: reqwest::Response) -> Value {
 #[tokio::test]
 async fn connect_middleware_answers_before_and_after_ssrts_routes() {
     let redis = Redis::start();
-    let server = chat_app(&redis);
+    let server = chat_app("0.2", &redis);
     assert!(
         server.banner.contains("SocketStream 0.2"),
         "{}",
@@ -159,12 +167,13 @@ fn lines_of(id: &str) -> String {
     )
 }
 
-#[tokio::test]
-async fn two_users_chat_share_online_users_and_hear_only_their_channels() {
-    let redis = Redis::start();
-    let server = chat_app(&redis);
-    let alice = open_chat(&server).await;
-    let bob = open_chat(&server).await;
+/// Two users chat in two browsers: a message typed in one shows in both,
+/// users online counts both, and a channel event reaches its subscribers
+/// only. `say(room, text)` is the page's call for a channel message, which
+/// differs by generation. Returns alice's and bob's browsers.
+async fn two_users_chat(server: &Server, say: fn(&str, &str) -> String) -> (Browser, Browser) {
+    let alice = open_chat(server).await;
+    let bob = open_chat(server).await;
     // client.* config and shared code reach the page; SS.client.app.init ran.
     alice.wait_for_text("motd", "server: lobby").await;
 
@@ -201,20 +210,31 @@ async fn two_users_chat_share_online_users_and_hear_only_their_channels() {
         .await;
     alice.wait_for("return window.joined", json!(true)).await;
     bob.wait_for("return window.joined", json!(true)).await;
-    alice.run("SS.server.chat.say('rust', 'ownership')").await;
+    alice.run(&say("rust", "ownership")).await;
     alice
         .wait_for(&lines_of("room"), json!("rust> alice: ownership"))
         .await;
-    bob.run("SS.server.chat.say('js', 'closures')").await;
+    bob.run(&say("js", "closures")).await;
     bob.wait_for(&lines_of("room"), json!("js> bob: closures"))
         .await;
-    alice.run("SS.server.chat.say('js', 'hi')").await;
+    alice.run(&say("js", "hi")).await;
     bob.wait_for(&lines_of("room"), json!("js> bob: closures\njs> alice: hi"))
         .await;
     assert_eq!(
         alice.run(&lines_of("room")).await,
         json!("rust> alice: ownership")
     );
+    (alice, bob)
+}
+
+#[tokio::test]
+async fn two_users_chat_in_the_0_2_app() {
+    let redis = Redis::start();
+    let server = chat_app("0.2", &redis);
+    let (alice, bob) = two_users_chat(&server, |room, text| {
+        format!("SS.server.chat.say('{room}', '{text}')")
+    })
+    .await;
 
     // events.coffee saw both clients arrive.
     bob.run("SS.server.chat.stats(function (seen) { window.seen = seen; })")
@@ -238,6 +258,48 @@ async fn two_users_chat_share_online_users_and_hear_only_their_channels() {
         .await;
     bob.wait_for("return window.era", json!("CoffeeScript 1.1"))
         .await;
+    alice.close().await;
+    bob.close().await;
+}
+
+#[tokio::test]
+async fn two_users_chat_in_the_0_1_app() {
+    let redis = Redis::start();
+    let server = chat_app("0.1", &redis);
+    assert!(
+        server
+            .banner
+            .contains("SocketStream 0.1 (exports.call in config/http.coffee)"),
+        "{}",
+        server.banner
+    );
+    // 0.1 sends one params value: the room and the text in an object.
+    let (alice, bob) = two_users_chat(&server, |room, text| {
+        format!("SS.server.chat.say({{room: '{room}', text: '{text}'}})")
+    })
+    .await;
+
+    // 0.1's channel.list() answers at once.
+    bob.run("SS.server.chat.join('go', function (rooms) { window.rooms = rooms; })")
+        .await;
+    bob.wait_for("return window.rooms", json!(["js", "go"]))
+        .await;
+    // Templates are text/html before 0.2.
+    assert_eq!(
+        bob.run("return document.getElementById('chat-message').type")
+            .await,
+        json!("text/html")
+    );
+
+    // exports.call answers first; the HTTP API answers in 0.1's format.
+    let (status, body) = get(&server, "/stats.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).expect("JSON"),
+        json!({"online": 2, "motd": "Welcome to the 0.1 chat"})
+    );
+    let (status, body) = get(&server, "/api/chat/online.json").await;
+    assert_eq!((status, body.as_str()), (200, r#"["alice","bob"]"#));
     alice.close().await;
     bob.close().await;
 }
