@@ -145,6 +145,12 @@ impl Assets {
         })
     }
 
+    /// A view other than the page (`browser_check`'s), rendered afresh;
+    /// `None` when the app has no such view.
+    pub async fn view(&self, name: &str) -> Result<Option<String>, AssetError> {
+        self.sources.view(name).await
+    }
+
     /// Development: the stylesheets that last failed to compile, with their
     /// errors. A stylesheet cannot write to the browser console, so the
     /// server tells each page that connects.

@@ -62,6 +62,26 @@ impl Sources {
             .await?)
     }
 
+    /// `app/views/<name>.jade` rendered, or `<name>.html` as it is; `None`
+    /// when neither exists. A page of its own, without the app's client.
+    pub async fn view(&self, name: &str) -> Result<Option<String>, AssetError> {
+        let views = self.project.root().join("app/views");
+        let html = views.join(format!("{name}.html"));
+        if html.is_file() {
+            return Ok(Some(read(&html)?));
+        }
+        let path = views.join(format!("{name}.jade"));
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let source = read(&path)?;
+        Ok(Some(
+            self.compiler
+                .compile(SourceKind::Jade, source, &path, json!({}))
+                .await?,
+        ))
+    }
+
     /// Every jQuery template as `<script id="dir-name" type="text/html">`:
     /// Jade rendered, and for the later API `.html` as it is. 0.2 marks
     /// them `text/x-jquery-tmpl`.

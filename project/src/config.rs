@@ -107,6 +107,21 @@ pub struct Settings {
     pub shutdown_timeout: f64,
     /// **(ssrt)** seconds a stored session lives without being used.
     pub session_idle_timeout: f64,
+    /// 0.1–0.2's check of the browser before it gets the page.
+    pub browser_check: BrowserCheckSettings,
+}
+
+/// `browser_check` (SocketStream 0.1–0.2): browsers that cannot open a
+/// WebSocket get the view `view_name` instead of the app's page.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BrowserCheckSettings {
+    pub enabled: bool,
+    /// Only browsers known to have WebSockets get the page; otherwise only
+    /// browsers known to lack them are turned away.
+    pub strict: bool,
+    /// A view in `app/views` (`incompatible` is `app/views/incompatible.jade`
+    /// or `.html`).
+    pub view_name: String,
 }
 
 /// **(ssrt)** what one WebSocket connection may cost the server.
@@ -274,7 +289,8 @@ pub fn defaults() -> Value {
             "calls_per_second": 0
         },
         "shutdown_timeout": 10,
-        "session_idle_timeout": 1_209_600
+        "session_idle_timeout": 1_209_600,
+        "browser_check": { "enabled": false, "strict": false, "view_name": "incompatible" }
     })
 }
 
@@ -790,6 +806,30 @@ mod tests {
                 format!(
                     "config/app.json: engines: expected a number of engines from 1 to 64, \
                      or \"auto\" (one per core), got {bad}"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_browser_check_view_stays_in_app_views() {
+        let dir = project(&[(
+            "config/app.json",
+            r#"{"browser_check": {"enabled": true, "view_name": "errors/old_browser"}}"#,
+        )]);
+        let check = Config::load(dir.path(), "development")
+            .unwrap()
+            .settings
+            .browser_check;
+        assert!(check.enabled && !check.strict);
+        assert_eq!(check.view_name, "errors/old_browser");
+        for bad in [r#""../secret""#, r#""""#, "7"] {
+            let text = format!(r#"{{"browser_check": {{"view_name": {bad}}}}}"#);
+            assert_eq!(
+                load_error(&[("config/app.json", &text)]),
+                format!(
+                    "config/app.json: browser_check.view_name: expected a view's name in \
+                     app/views, such as \"incompatible\", got {bad}"
                 )
             );
         }

@@ -51,13 +51,18 @@ pub fn packed_routes(router: Router<AppState>, public: &Path) -> Router<AppState
         )
 }
 
+/// Whether `path` asks for the app's page: `/`, `/index.html`, and for the
+/// later API any one-segment path without a dot (`/<room-id>`).
+pub fn is_page_path(path: &str, later_api: bool) -> bool {
+    let one_segment = path.len() > 1 && !path[1..].contains('/') && !path.contains('.');
+    path == "/" || path == "/index.html" || (later_api && one_segment)
+}
+
 /// For the later API (0.1–0.2), what is answered where no route or file
 /// matched: the app's page for a one-segment path without a dot
 /// (`/<room-id>`, which 0.1 apps link to), a 404 for anything else.
 pub async fn page_or_not_found(State(state): State<AppState>, uri: Uri) -> Response {
-    let path = uri.path();
-    let page_path = path.len() > 1 && !path[1..].contains('/') && !path.contains('.');
-    if !page_path {
+    if uri.path() == "/" || !is_page_path(uri.path(), true) {
         return crate::not_found(uri).await.into_response();
     }
     if !state.config.settings.pack_assets {

@@ -6,6 +6,7 @@
 
 mod api;
 mod assets;
+mod browser_check;
 mod call_log;
 mod hub;
 mod middleware;
@@ -401,6 +402,14 @@ fn router(state: AppState, project: &Project) -> Router {
         router.fallback_service(files.fallback(missing))
     } else {
         router.fallback_service(files.not_found_service(not_found.into_service()))
+    };
+    let router = if state.config.settings.browser_check.enabled {
+        router.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            browser_check::layer,
+        ))
+    } else {
+        router
     };
     let router = if state.middleware.is_some() {
         router.layer(axum::middleware::from_fn_with_state(

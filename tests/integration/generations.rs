@@ -514,3 +514,41 @@ async fn a_0_1_apps_exports_call_answers_first_and_passes_the_rest_on() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn browser_check_gives_browsers_without_websockets_the_incompatible_view() {
+    let app = fixture_with(
+        &[(
+            "app/views/incompatible.jade",
+            "p Please use a browser with WebSockets\n",
+        )],
+        json!({"store": "embedded", "browser_check": {"enabled": true}}),
+    );
+    let server = Server::start_in(app, &[]);
+    let page_for = |user_agent: &'static str| {
+        let url = server.url("/");
+        async move {
+            let client = reqwest::Client::new();
+            let response = client
+                .get(url)
+                .header("user-agent", user_agent)
+                .send()
+                .await
+                .expect("request");
+            response.text().await.expect("body")
+        }
+    };
+    let ie8 = page_for("Mozilla/4.0 (compatible; MSIE 8.0; Windows NT 6.1; Trident/4.0)").await;
+    assert_eq!(ie8, "<p>Please use a browser with WebSockets</p>");
+    let chrome = page_for(
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/120.0.0.0 Safari/537.36",
+    )
+    .await;
+    assert!(
+        chrome.contains("<h1 class=\"title\">Fixture</h1>"),
+        "{chrome}"
+    );
+    // Not strict: a browser the check does not know gets the page.
+    assert!(page_for("curl/8.0").await.contains("Fixture"));
+}

@@ -68,7 +68,7 @@ pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, Con
             return Err(out_of_range(merged, layers, key));
         }
     }
-    let too_small = [
+    let unusable = [
         ("heap_limit_mb", settings.heap_limit_mb < MIN_HEAP_LIMIT_MB),
         (
             "websocket.max_message_bytes",
@@ -83,12 +83,25 @@ pub(super) fn settings(merged: &Value, layers: &[Layer]) -> Result<Settings, Con
             "engines",
             matches!(settings.engines, EnginesSetting::Count(n) if n == 0 || n > EnginesSetting::MAX),
         ),
+        (
+            "browser_check.view_name",
+            !is_view_name(&settings.browser_check.view_name),
+        ),
     ];
-    if let Some((key, _)) = too_small.into_iter().find(|(_, bad)| *bad) {
+    if let Some((key, _)) = unusable.into_iter().find(|(_, bad)| *bad) {
         return Err(out_of_range(merged, layers, key));
     }
     sentinel(&settings, merged, layers)?;
     Ok(settings)
+}
+
+/// A file's name below `app/views`, without its extension: folders are
+/// allowed, climbing out of `app/views` is not.
+fn is_view_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != ".." && !part.contains('\\'))
 }
 
 /// Redis Sentinel's keys: both or neither, a non-empty list of `host:port`,
@@ -200,9 +213,9 @@ fn expected(pattern: &str) -> Option<Cow<'static, str>> {
         "redis.sentinels" => "a list of sentinels' \"host:port\", such as [\"10.0.0.5:26379\"]",
         "redis.sentinels[]" => "a sentinel's \"host:port\", such as \"10.0.0.5:26379\"",
         "redis.master_name" => "the name the sentinels know the master by, such as \"mymaster\"",
-        "log" | "ssl" | "redis" | "api" | "api.auth" | "api.auth.basic" | "websocket" => {
-            "an object"
-        }
+        "browser_check.view_name" => "a view's name in app/views, such as \"incompatible\"",
+        "log" | "ssl" | "redis" | "api" | "api.auth" | "api.auth.basic" | "websocket"
+        | "browser_check" => "an object",
         _ => return None,
     };
     Some(what.into())

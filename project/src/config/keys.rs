@@ -19,6 +19,7 @@ pub(super) const OWNED: &[&str] = &[
     "api.auth",
     "api.auth.basic",
     "websocket",
+    "browser_check",
 ];
 
 /// Keys ssrt reads that have no default, so [`super::defaults`] cannot list them.
