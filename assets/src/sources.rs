@@ -176,19 +176,28 @@ impl Sources {
         }
     }
 
-    /// `app/css/app.styl` compiled; `@import` looks in `app/css`. An app
-    /// without one (an API-only app) has an empty stylesheet.
+    /// The app's stylesheet: `app/css/app.styl` (Stylus), else `app.less`
+    /// (Less, SocketStream 0.2.3+), else `app.css` as it is; `@import`
+    /// looks in `app/css`. An app without one has an empty stylesheet.
     pub async fn stylesheet(&self) -> Result<String, AssetError> {
-        let path = self.project.root().join("app/css/app.styl");
-        if !path.is_file() {
+        let folder = self.project.root().join("app/css");
+        let found = [
+            ("styl", Some(SourceKind::Stylus)),
+            ("less", Some(SourceKind::Less)),
+            ("css", None),
+        ]
+        .into_iter()
+        .map(|(ext, kind)| (folder.join(format!("app.{ext}")), kind))
+        .find(|(path, _)| path.is_file());
+        let Some((path, kind)) = found else {
             return Ok(String::new());
-        }
+        };
         let source = read(&path)?;
-        let options = json!({ "paths": [self.project.root().join("app/css")] });
-        Ok(self
-            .compiler
-            .compile(SourceKind::Stylus, source, &path, options)
-            .await?)
+        let Some(kind) = kind else {
+            return Ok(source);
+        };
+        let options = json!({ "paths": [folder] });
+        Ok(self.compiler.compile(kind, source, &path, options).await?)
     }
 
     /// The ssrt client, then `lib/client` in file-name order: `.coffee`

@@ -88,6 +88,12 @@
         exists: (path, callback) => process.nextTick(callback, existsSync(path)),
       };
     }),
+    // Less can `@import` over HTTP; a stylesheet compiled here never does.
+    http: once(() => ({
+      get() {
+        throw new Error("ssrt compiles stylesheets from the app's files only: no @import over the network");
+      },
+    })),
     vm: once(() => {
       const runInThisContext = (code, filename) =>
         internal.evaluate(String(code), typeof filename === "string" ? filename : "vm");

@@ -18,6 +18,7 @@ pub enum SourceKind {
     Coffee,
     Jade,
     Stylus,
+    Less,
     /// A config file of the later API (`config/app.coffee`): run, its
     /// `exports.config` returned as JSON.
     Config,
@@ -29,6 +30,7 @@ impl SourceKind {
             SourceKind::Coffee => "coffee",
             SourceKind::Jade => "jade",
             SourceKind::Stylus => "stylus",
+            SourceKind::Less => "less",
             SourceKind::Config => "config",
         }
     }

@@ -369,3 +369,45 @@ async fn a_file_only_coffeescript_1_1_accepts_is_compiled_with_it_and_named_in_a
     let broken = text(&server.url("/client/broken.coffee")).await;
     assert!(broken.contains("app/client/broken.coffee:1:"), "{broken}");
 }
+
+#[tokio::test]
+async fn a_less_or_css_stylesheet_serves_when_there_is_no_stylus_one() {
+    let dir = copy_fixture("basic");
+    let css_dir = dir.path().join("app/css");
+    std::fs::remove_file(css_dir.join("app.styl")).unwrap();
+    std::fs::write(
+        css_dir.join("app.less"),
+        "@import \"colors.less\";\n.rounded(@r: 2px) { border-radius: @r; }\nh1 { color: @brand; .rounded(4px); }\n",
+    )
+    .unwrap();
+    std::fs::write(css_dir.join("colors.less"), "@brand: #336699;\n").unwrap();
+    let server = Server::start_in(dir, &[]);
+    let css = text(&server.url("/css/app.styl")).await;
+    assert_eq!(css, "h1 {\n  color: #336699;\n  border-radius: 4px;\n}\n");
+
+    // A Less error names the file and line.
+    let dir = server.dir.path();
+    std::fs::write(
+        dir.join("app/css/app.less"),
+        "h1 {\n  color: @nowhere;\n}\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        let css = text(&server.url("/css/app.styl")).await;
+        if css.contains("app/css/app.less:2") && css.contains("@nowhere") {
+            break;
+        }
+        assert!(started.elapsed() < PATIENCE, "no Less error shown: {css}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    // Plain CSS, as it is.
+    std::fs::remove_file(dir.join("app/css/app.less")).unwrap();
+    std::fs::write(dir.join("app/css/app.css"), "p { margin: 0 }\n").unwrap();
+    let started = Instant::now();
+    while text(&server.url("/css/app.styl")).await != "p { margin: 0 }\n" {
+        assert!(started.elapsed() < PATIENCE, "app.css not served");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
