@@ -422,12 +422,13 @@ impl Config {
     }
 }
 
-/// Reads one optional config file; a missing file is no layer at all.
 /// The 0.1–0.2 names of the keys ssrt reads (SPEC-0.2-compat §2.6), copied to
 /// ssrt's own unless the layer sets those too: `http.port` and
 /// `http.hostname` to `port` and `hostname`, `https.enabled` to
 /// `ssl.enabled`, `users_online.{enabled, mins_until_offline}` to
-/// `users.online.{enabled, mins}`. The originals stay for `SS.config`.
+/// `users.online.{enabled, mins}`, and an enabled `rate_limiter`'s
+/// `websockets.rps` (15 unless set) to `websocket.calls_per_second`. The
+/// originals stay for `SS.config`.
 fn later_keys(mut layer: Value) -> Value {
     let copies = [
         ("/http/port", "/port"),
@@ -437,25 +438,39 @@ fn later_keys(mut layer: Value) -> Value {
         ("/users_online/mins_until_offline", "/users/online/mins"),
     ];
     for (from, to) in copies {
-        let Some(value) = layer.pointer(from).cloned() else {
-            continue;
-        };
-        if layer.pointer(to).is_some() {
-            continue;
+        if let Some(value) = layer.pointer(from).cloned() {
+            set_unless_set(&mut layer, to, value);
         }
-        let mut node = &mut layer;
-        let steps: Vec<&str> = to.trim_start_matches('/').split('/').collect();
-        for step in &steps[..steps.len() - 1] {
-            if !node[*step].is_object() {
-                node[*step] = json!({});
-            }
-            node = &mut node[*step];
-        }
-        node[steps[steps.len() - 1]] = value;
+    }
+    if layer.pointer("/rate_limiter/enabled") == Some(&Value::Bool(true)) {
+        let rps = layer.pointer("/rate_limiter/websockets/rps").cloned();
+        set_unless_set(
+            &mut layer,
+            "/websocket/calls_per_second",
+            rps.unwrap_or_else(|| json!(15)),
+        );
     }
     layer
 }
 
+/// Sets the value at the JSON pointer `to` (creating objects on the way)
+/// unless the layer sets it already.
+fn set_unless_set(layer: &mut Value, to: &str, value: Value) {
+    if layer.pointer(to).is_some() {
+        return;
+    }
+    let mut node = layer;
+    let steps: Vec<&str> = to.trim_start_matches('/').split('/').collect();
+    for step in &steps[..steps.len() - 1] {
+        if !node[*step].is_object() {
+            node[*step] = json!({});
+        }
+        node = &mut node[*step];
+    }
+    node[steps[steps.len() - 1]] = value;
+}
+
+/// Reads one optional config file; a missing file is no layer at all.
 fn read_layer(path: &Path) -> Result<Option<Value>, ConfigError> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
@@ -775,6 +790,24 @@ mod tests {
         assert_eq!(config.value["custom"], json!({"a": 1, "b": 2}));
         assert_eq!(config.value["http"]["port"], 4100);
         assert_eq!(config.value["users"]["online"]["mins"], 5);
+        assert_eq!(config.settings.websocket.calls_per_second, 0);
+        let limited = |rate_limiter: Value| {
+            let evaluated = [(
+                PathBuf::from("config/app.coffee"),
+                json!({ "rate_limiter": rate_limiter }),
+            )];
+            let config = Config::load_with(dir.path(), "live", &evaluated).unwrap();
+            config.settings.websocket.calls_per_second
+        };
+        assert_eq!(limited(json!({"enabled": true})), 15);
+        assert_eq!(
+            limited(json!({"enabled": true, "websockets": {"rps": 4}})),
+            4
+        );
+        assert_eq!(
+            limited(json!({"enabled": false, "websockets": {"rps": 4}})),
+            0
+        );
         let bad = [(PathBuf::from("config/app.coffee"), json!([1]))];
         let err = Config::load_with(dir.path(), "live", &bad).unwrap_err();
         assert_eq!(
