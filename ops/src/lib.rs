@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod dispatch;
 pub mod files;
+pub mod online;
 pub mod process;
 pub mod publish;
 pub mod redis;
@@ -27,6 +28,11 @@ deno_core::extension!(
         files::op_fs_read_text,
         files::op_npm_dir_exists,
         files::op_npm_file,
+        online::op_group_members,
+        online::op_online_add,
+        online::op_online_all,
+        online::op_online_purge,
+        online::op_online_remove,
         process::op_console_write,
         process::op_ssrt_version,
         publish::op_publish,
@@ -48,8 +54,9 @@ static BRIDGE: [deno_core::ExtensionFileSource; 1] = [deno_core::ExtensionFileSo
 )];
 
 /// The ops extension for a new engine. Its state ([`CallTable`],
-/// [`CompileCache`], a [`Publisher`], the [`ssrt_store::Sessions`] and a
-/// [`SessionListener`]) is put into the `OpState` by the host.
+/// [`CompileCache`], a [`Publisher`], the [`ssrt_store::Sessions`], the
+/// [`ssrt_store::UsersOnline`] and a [`SessionListener`]) is put into the
+/// `OpState` by the host.
 pub fn extension() -> deno_core::Extension {
     let mut extension = ssrt_ops::init();
     extension.js_files = std::borrow::Cow::Borrowed(&BRIDGE);

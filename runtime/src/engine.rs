@@ -84,6 +84,7 @@ pub struct EngineState {
     pub cache: CompileCache,
     pub publisher: PublisherSlot,
     pub sessions: ssrt_store::Sessions,
+    pub users_online: ssrt_store::UsersOnline,
     pub store: ssrt_store::Store,
     pub session_listener: SessionListenerSlot,
 }
@@ -112,6 +113,7 @@ impl Engine {
             state.put(engine_state.cache);
             state.put(engine_state.publisher);
             state.put(engine_state.sessions);
+            state.put(engine_state.users_online);
             state.put(engine_state.store);
             state.put(engine_state.session_listener);
         }

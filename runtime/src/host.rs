@@ -296,6 +296,7 @@ pub(crate) struct Recipe {
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) store: ssrt_store::Store,
     pub(crate) sessions: ssrt_store::Sessions,
+    pub(crate) users_online: ssrt_store::UsersOnline,
     // The server's, shared by every engine.
     pub(crate) publisher: Arc<dyn Publisher>,
     pub(crate) delivery: Arc<dyn Delivery>,
@@ -651,6 +652,7 @@ impl EngineThread {
             cache: CompileCache::new(recipe.cache_dir.clone()),
             publisher: PublisherSlot(Arc::clone(&recipe.publisher)),
             sessions: recipe.sessions.clone(),
+            users_online: recipe.users_online.clone(),
             store: recipe.store.clone(),
             session_listener: SessionListenerSlot(Box::new(TrackedSessions {
                 inner: Arc::clone(&recipe.session_listener),
@@ -1013,6 +1015,10 @@ mod tests {
                     ssrt_store::Store::Embedded(Default::default()),
                     "ss",
                     Duration::from_secs(60),
+                ),
+                users_online: ssrt_store::UsersOnline::new(
+                    ssrt_store::Store::Embedded(Default::default()),
+                    ssrt_store::Keys::new("ss"),
                 ),
                 publisher: Arc::new(NoPublisher),
                 delivery: Arc::new(crate::DeliverInPlace),

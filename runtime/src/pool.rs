@@ -107,6 +107,10 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
             heap_limit_mb: settings.heap_limit_mb,
         },
         cache_dir: options.cache_dir,
+        users_online: ssrt_store::UsersOnline::new(
+            options.store.clone(),
+            ssrt_store::Keys::new(&settings.redis.key_prefix),
+        ),
         store: options.store,
         sessions: options.sessions,
         publisher: Arc::from(options.publisher),

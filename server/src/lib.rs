@@ -29,7 +29,7 @@ use shutdown::Shutdown;
 use ssrt_assets::Assets;
 use ssrt_project::{Config, Project, StoreSetting};
 use ssrt_runtime::{AppHandle, AppOptions, Compiler, Completed, Delivery, LoadSummary, StartError};
-use ssrt_store::{RedisAt, Sessions, Store, StoreChoice, StoreError};
+use ssrt_store::{Keys, RedisAt, Sessions, Store, StoreChoice, StoreError};
 use state::AppState;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -89,7 +89,7 @@ impl Server {
         let store = open_store(&config).await?;
         let prefix = config.settings.redis.key_prefix.clone();
         let later_api = config.generation.generation.is_later();
-        pubsub::spawn_subscriber(&store, &prefix, hub.clone(), later_api).await?;
+        pubsub::spawn_subscriber(&store, Keys::new(&prefix), hub.clone(), later_api).await?;
         let tokens = session_cookie::Tokens::default();
         let engines = config.settings.engines.count();
         let options = app_options(&project, &config, &store, &hub, &tokens, engines);
@@ -306,7 +306,7 @@ fn app_options(
         config: config.clone(),
         publisher: Box::new(pubsub::StorePublisher::spawn(
             store.clone(),
-            prefix,
+            Keys::new(prefix),
             hub.clone(),
         )),
         delivery: Box::new(ReplyPump::spawn()),

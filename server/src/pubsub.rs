@@ -1,8 +1,8 @@
 //! `$SS.publish.*` across instances (SPEC 6): events go out through the store
-//! on `<prefix>:broadcast`, `<prefix>:user:<id>` and (the later API's
-//! channels) `<prefix>:channel:<name>` with the body
-//! `{"event":…,"params":…}`, and every instance's subscriber hands what comes
-//! back to its own [`Hub`] — so a user is reached wherever they are connected.
+//! on its event channels ([`Keys::event_channel`]: everyone, a user, or the
+//! later API's channels) with the body `{"event":…,"params":…}`, and every
+//! instance's subscriber hands what comes back to its own [`Hub`] — so a
+//! user is reached wherever they are connected.
 //! (The later API's `SS.publish.socket` names a connection of this instance:
 //! that goes to the hub directly.)
 
@@ -11,7 +11,7 @@ use crate::protocol;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use ssrt_runtime::{Audience, Publication, Publisher};
-use ssrt_store::{Message, Store, StoreError};
+use ssrt_store::{EventChannel, Keys, Message, Store, StoreError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -27,14 +27,14 @@ const LOG_EVERY: Duration = Duration::from_secs(5);
 /// Publishes from the engine thread: queued, then sent in order by one task.
 /// Events for sockets, which live on this instance, go straight to its hub.
 pub struct StorePublisher {
-    prefix: String,
+    keys: Keys,
     queue: mpsc::Sender<(String, String)>,
     dropped: Arc<AtomicU64>,
     hub: Hub,
 }
 
 impl StorePublisher {
-    pub fn spawn(store: Store, prefix: &str, hub: Hub) -> Self {
+    pub fn spawn(store: Store, keys: Keys, hub: Hub) -> Self {
         let (queue, mut pending) = mpsc::channel::<(String, String)>(PUBLISH_BACKLOG);
         let dropped = Arc::new(AtomicU64::new(0));
         let counted = dropped.clone();
@@ -47,7 +47,7 @@ impl StorePublisher {
             }
         });
         Self {
-            prefix: prefix.to_owned(),
+            keys,
             queue,
             dropped,
             hub,
@@ -88,15 +88,13 @@ impl Publisher for StorePublisher {
             protocol::json_string(&publication.event),
             publication.params
         );
+        let to = |channel| self.keys.event_channel(channel);
         let channels = match publication.audience {
-            Audience::Broadcast => vec![format!("{}:broadcast", self.prefix)],
-            Audience::Users(ids) => ids
-                .iter()
-                .map(|id| format!("{}:user:{id}", self.prefix))
-                .collect(),
+            Audience::Broadcast => vec![to(EventChannel::Broadcast)],
+            Audience::Users(ids) => ids.iter().map(|id| to(EventChannel::User(id))).collect(),
             Audience::Channels(names) => names
                 .iter()
-                .map(|name| format!("{}:channel:{name}", self.prefix))
+                .map(|name| to(EventChannel::Channel(name)))
                 .collect(),
             Audience::Sockets(ids) => {
                 for id in &ids {
@@ -121,42 +119,20 @@ impl Publisher for StorePublisher {
     }
 }
 
-/// Where the store's messages go in the hub.
-struct Routes {
-    broadcast: String,
-    user_prefix: String,
-    channel_prefix: String,
-    /// The later API's event frames name their destination (the user or
-    /// the channel), which its handlers get as a second argument.
-    destinations: bool,
-}
-
 /// Subscribes this instance to its event channels and feeds the hub.
-/// `destinations`: event frames name the user or channel they went to.
+/// `destinations`: event frames name the user or channel they went to (the
+/// later API's handlers get it as a second argument).
 pub async fn spawn_subscriber(
     store: &Store,
-    prefix: &str,
+    keys: Keys,
     hub: Hub,
     destinations: bool,
 ) -> Result<(), StoreError> {
-    let routes = Routes {
-        broadcast: format!("{prefix}:broadcast"),
-        user_prefix: format!("{prefix}:user:"),
-        channel_prefix: format!("{prefix}:channel:"),
-        destinations,
-    };
-    let mut messages = store
-        .subscribe(
-            std::slice::from_ref(&routes.broadcast),
-            &[
-                format!("{}*", routes.user_prefix),
-                format!("{}*", routes.channel_prefix),
-            ],
-        )
-        .await?;
+    let (channels, patterns) = keys.event_subscriptions();
+    let mut messages = store.subscribe(&channels, &patterns).await?;
     tokio::spawn(async move {
         while let Some(message) = messages.recv().await {
-            route(&hub, &routes, message);
+            route(&hub, &keys, destinations, message);
         }
     });
     Ok(())
@@ -169,21 +145,24 @@ struct Body<'a> {
     params: Option<&'a RawValue>,
 }
 
-fn route(hub: &Hub, routes: &Routes, message: Message) {
+fn route(hub: &Hub, keys: &Keys, destinations: bool, message: Message) {
     let Ok(body) = serde_json::from_str::<Body>(&message.payload) else {
         tracing::warn!("ignoring a malformed event on {}", message.channel);
         return;
     };
     let params = body.params.map_or("null", RawValue::get);
     let frame = |destination: &str| -> Arc<str> {
-        let destination = Some(destination).filter(|_| routes.destinations);
+        let destination = Some(destination).filter(|_| destinations);
         protocol::event(&body.event, params, destination).into()
     };
-    if message.channel == routes.broadcast {
-        hub.broadcast(protocol::event(&body.event, params, None).into());
-    } else if let Some(user_id) = message.channel.strip_prefix(&routes.user_prefix) {
-        hub.send_to_users(&[user_id.to_owned()], &frame(user_id));
-    } else if let Some(name) = message.channel.strip_prefix(&routes.channel_prefix) {
-        hub.send_to_channel(name, &frame(name));
+    match keys.parse_event_channel(&message.channel) {
+        Some(EventChannel::Broadcast) => {
+            hub.broadcast(protocol::event(&body.event, params, None).into());
+        }
+        Some(EventChannel::User(user_id)) => {
+            hub.send_to_users(&[user_id.to_owned()], &frame(user_id));
+        }
+        Some(EventChannel::Channel(name)) => hub.send_to_channel(name, &frame(name)),
+        None => {}
     }
 }

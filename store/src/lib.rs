@@ -7,12 +7,16 @@
 
 mod commands;
 mod embedded;
+mod keys;
+mod online;
 mod redis_store;
 mod reply;
 mod sentinel;
 pub mod session;
 
 pub use embedded::EmbeddedStore;
+pub use keys::{EventChannel, Keys};
+pub use online::UsersOnline;
 pub use redis_store::{CONNECTION_TIMEOUT, RESPONSE_TIMEOUT, RedisStore};
 pub use reply::Reply;
 pub use session::{SessionData, Sessions, is_valid_session_id, new_session_id};

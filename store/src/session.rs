@@ -2,7 +2,7 @@
 //! (ms), `attributes` (JSON), `user_id` and (the later API's) `channels`
 //! (JSON); the id travels in the `session_id` cookie.
 
-use crate::{Reply, Store, StoreError};
+use crate::{Keys, Reply, Store, StoreError};
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use serde::Serialize;
@@ -70,7 +70,7 @@ impl SessionData {
 #[derive(Clone)]
 pub struct Sessions {
     store: Store,
-    prefix: String,
+    keys: Keys,
     idle_secs: String,
 }
 
@@ -78,13 +78,13 @@ impl Sessions {
     pub fn new(store: Store, key_prefix: &str, idle: Duration) -> Self {
         Self {
             store,
-            prefix: key_prefix.to_owned(),
+            keys: Keys::new(key_prefix),
             idle_secs: idle.as_secs().max(1).to_string(),
         }
     }
 
     fn key(&self, id: &str) -> String {
-        format!("{}:session:{id}", self.prefix)
+        self.keys.session(id)
     }
 
     fn expire(&self, key: &str) -> Vec<String> {
