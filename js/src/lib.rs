@@ -25,10 +25,10 @@ pub const BASE: &[(&str, &str)] = &[
     ),
 ];
 
-/// An app engine's bootstrap, run after [`BASE`] in a Deno worker: Node's
-/// platform with the 2011 APIs on top, `$SS` with action dispatch, the `R`
-/// Redis client, what `ssrt console` evaluates through, and the app's HTTP
-/// middleware.
+/// An app engine's bootstrap, run after [`BASE`] in a Deno worker, one
+/// concern per file: Node's platform with the 2011 APIs on top, `$SS`,
+/// sessions, action dispatch, loading the app, the `R` Redis client, what
+/// `ssrt console` evaluates through, and the app's HTTP middleware.
 pub const APP: &[(&str, &str)] = &[
     (
         "ssrt:runtime/02_node.js",
@@ -36,16 +36,28 @@ pub const APP: &[(&str, &str)] = &[
     ),
     ("ssrt:runtime/03_ss.js", include_str!("../runtime/03_ss.js")),
     (
-        "ssrt:runtime/04_redis.js",
-        include_str!("../runtime/04_redis.js"),
+        "ssrt:runtime/04_sessions.js",
+        include_str!("../runtime/04_sessions.js"),
     ),
     (
-        "ssrt:runtime/05_console.js",
-        include_str!("../runtime/05_console.js"),
+        "ssrt:runtime/05_dispatch.js",
+        include_str!("../runtime/05_dispatch.js"),
     ),
     (
-        "ssrt:runtime/06_http.js",
-        include_str!("../runtime/06_http.js"),
+        "ssrt:runtime/06_load.js",
+        include_str!("../runtime/06_load.js"),
+    ),
+    (
+        "ssrt:runtime/07_redis.js",
+        include_str!("../runtime/07_redis.js"),
+    ),
+    (
+        "ssrt:runtime/08_console.js",
+        include_str!("../runtime/08_console.js"),
+    ),
+    (
+        "ssrt:runtime/09_http.js",
+        include_str!("../runtime/09_http.js"),
     ),
 ];
 

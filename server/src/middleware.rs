@@ -2,7 +2,7 @@
 //! layer around ssrt's routes that hands each request to the engine first
 //! (0.1 `exports.call`, 0.2 `exports.primary`) and, when ssrt has no route
 //! for it, again afterwards (0.2 `exports.secondary`). The JavaScript side is
-//! `js/runtime/06_http.js`; WebSocket upgrades never reach it, as in
+//! `js/runtime/09_http.js`; WebSocket upgrades never reach it, as in
 //! SocketStream, whose Socket.IO took them before Connect.
 
 use crate::state::AppState;

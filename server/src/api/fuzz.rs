@@ -71,7 +71,7 @@ fn request(path: &str) -> Option<(String, String, bool)> {
     Some(serde_json::from_slice(&body).unwrap())
 }
 
-/// The dispatcher's first check (`lookup` in js/runtime/03_ss.js): a file
+/// The dispatcher's first check (`lookup` in js/runtime/05_dispatch.js): a file
 /// and an action, and no empty part. A method that fails it is answered
 /// `invalid_action_length` and looked up nowhere.
 fn dispatchable(method: &str) -> bool {
