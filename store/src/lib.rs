@@ -28,6 +28,10 @@ use tokio::sync::mpsc;
 pub enum StoreError {
     #[error("store: {0}")]
     Backend(String),
+    /// The Redis client failed in a way that is neither the command's fault
+    /// nor Redis being unreachable.
+    #[error("store: {0}")]
+    Redis(#[source] redis::RedisError),
     #[error("{0}")]
     Unavailable(String),
     /// The command itself was refused (`WRONGTYPE …`, `ERR …`), as Redis says.

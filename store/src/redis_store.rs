@@ -8,7 +8,7 @@
 //! of queueing behind reconnect attempts with backoff. Nothing is retried in
 //! a loop on a caller's behalf: a reconnect is one connection attempt, made
 //! when a call finds the connection broken (and, for pub/sub, by a watcher
-//! pinging at most once per [`RESUBSCRIBE_MAX_PAUSE`]).
+//! pinging at most once per [`pubsub::RESUBSCRIBE_MAX_PAUSE`]).
 //!
 //! With Redis Sentinel (`redis.sentinels`), the master is wherever the
 //! sentinels say, and the store follows a failover: a call that finds the
@@ -20,13 +20,17 @@
 //! watcher asks the sentinels too, and subscribes again on the new master.
 
 use crate::sentinel::Sentinels;
-use crate::{Message, Reply, StoreError};
+use crate::{Reply, StoreError};
+use redis::Value;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{PushKind, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+
+mod failure;
+mod pubsub;
+
+use failure::{backend, failure, lost_master};
 
 /// How long one attempt to open a connection to Redis (TCP connect and the
 /// `HELLO 3` handshake) may take before it is an error. A Redis on the same
@@ -44,9 +48,6 @@ pub const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 const RECONNECT_RETRIES: usize = 0;
 /// How long start-up waits to learn whether anything listens at Redis's address.
 const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
-/// The pub/sub watcher pings a lost Redis with pauses doubling from 100 ms up
-/// to this, so events flow again at most about this long after Redis returns.
-const RESUBSCRIBE_MAX_PAUSE: Duration = Duration::from_secs(1);
 /// The least time between two lookups of the master after calls failed, so
 /// that a load of failing calls while Sentinel has not yet promoted a
 /// replica does not become a load on the sentinels.
@@ -78,10 +79,6 @@ struct Master {
     other_databases: Mutex<HashMap<u32, ConnectionManager>>,
 }
 
-fn backend(e: redis::RedisError) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
 /// What [`RedisStore::run`] sends. (Not a closure: an async closure's
 /// future is not known to be `Send`, and callers run on a multi-threaded
 /// runtime.)
@@ -96,39 +93,6 @@ impl Query<'_> {
             Query::Command(command) => command.query_async(connection).await,
             Query::Pipeline(pipe) => pipe.query_async(connection).await,
         }
-    }
-}
-
-/// What a failed call tells its caller: a command Redis refused (it carries
-/// an error code) is the app's to see; a connection that cannot be made, was
-/// lost or did not answer in time is `redis_unavailable`, naming Redis's
-/// address; anything else is the backend's fault.
-fn failure(address: &str, e: redis::RedisError) -> StoreError {
-    if let Some(code) = e.code() {
-        // As Redis words it (`WRONGTYPE Operation against…`), as the
-        // embedded store does, not the client's `ResponseError: …`.
-        let message = match e.detail() {
-            Some(detail) => format!("{code} {detail}"),
-            None => code.to_owned(),
-        };
-        return StoreError::Command(message);
-    }
-    let problem = if e.is_timeout() {
-        format!(
-            "did not answer within {}s",
-            RESPONSE_TIMEOUT.max(CONNECTION_TIMEOUT).as_secs_f32()
-        )
-    } else if e.is_connection_refusal() {
-        "refused the connection (is it running?)".to_owned()
-    } else if e.is_connection_dropped() || e.is_io_error() {
-        "closed the connection".to_owned()
-    } else {
-        return backend(e);
-    };
-    StoreError::RedisUnavailable {
-        address: address.to_owned(),
-        problem,
-        source: e,
     }
 }
 
@@ -158,16 +122,6 @@ fn label(address: &str, sentinels: Option<&Sentinels>) -> String {
         Some(sentinels) => format!("{address} (master {})", sentinels.master_name()),
         None => address.to_owned(),
     }
-}
-
-/// Whether `e` says the master may have moved: it cannot be reached, the
-/// connection was lost or stalled, or it has become a replica.
-fn lost_master(e: &redis::RedisError) -> bool {
-    e.is_connection_refusal()
-        || e.is_connection_dropped()
-        || e.is_io_error()
-        || e.is_timeout()
-        || e.code() == Some("READONLY")
 }
 
 impl Master {
@@ -405,132 +359,5 @@ impl RedisStore {
     pub fn sentinels(&self) -> Option<(String, String)> {
         let sentinels = self.shared.sentinels.as_ref()?;
         Some((sentinels.master_name().to_owned(), sentinels.nodes()))
-    }
-
-    pub async fn publish(&self, channel: &str, payload: &str) -> Result<(), StoreError> {
-        let mut publish = redis::cmd("PUBLISH");
-        publish.arg(channel).arg(payload);
-        self.run(0, Query::Command(&publish)).await.map(drop)
-    }
-
-    /// Subscribes to exact `channels` and glob `patterns` on a connection of
-    /// its own; messages arrive on the returned receiver, across reconnects
-    /// (and, with Sentinel, across failovers).
-    pub async fn subscribe(
-        &self,
-        channels: &[String],
-        patterns: &[String],
-    ) -> Result<mpsc::UnboundedReceiver<Message>, StoreError> {
-        let (push_tx, mut push_rx) = mpsc::unbounded_channel();
-        let subscription = Subscription {
-            channels: channels.to_vec(),
-            patterns: patterns.to_vec(),
-            push: push_tx,
-        };
-        let master = self.shared.current();
-        let mut connection = subscription.open(&master.address, &master.label).await?;
-        let mut address = master.address.clone();
-        let shared = self.shared.clone();
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Some(push) = push_rx.recv().await {
-                let (channel, payload) = match (push.kind, push.data.as_slice()) {
-                    (PushKind::Message, [channel, payload]) => (channel, payload),
-                    (PushKind::PMessage, [_pattern, channel, payload]) => (channel, payload),
-                    (PushKind::Disconnection, _) => {
-                        tracing::warn!("lost the Redis pub/sub connection; reconnecting");
-                        reconnect(&shared, &subscription, &mut connection, &mut address).await;
-                        continue;
-                    }
-                    _ => continue,
-                };
-                let (Some(channel), Some(payload)) = (text(channel), text(payload)) else {
-                    continue;
-                };
-                if tx.send(Message { channel, payload }).is_err() {
-                    break;
-                }
-            }
-        });
-        Ok(rx)
-    }
-}
-
-/// What one subscriber listens to, to subscribe again on another master.
-struct Subscription {
-    channels: Vec<String>,
-    patterns: Vec<String>,
-    push: mpsc::UnboundedSender<redis::PushInfo>,
-}
-
-impl Subscription {
-    /// A pub/sub connection to Redis at `address`, subscribed; errors name
-    /// Redis as `label`.
-    async fn open(&self, address: &str, label: &str) -> Result<ConnectionManager, StoreError> {
-        let config = config()
-            .set_push_sender(self.push.clone())
-            .set_automatic_resubscription();
-        let unavailable = |e| failure(label, e);
-        let mut connection = ConnectionManager::new_with_config(pubsub_client(address)?, config)
-            .await
-            .map_err(unavailable)?;
-        for channel in &self.channels {
-            connection.subscribe(channel).await.map_err(unavailable)?;
-        }
-        for pattern in &self.patterns {
-            connection.psubscribe(pattern).await.map_err(unavailable)?;
-        }
-        Ok(connection)
-    }
-}
-
-/// Pings until Redis answers: a `ConnectionManager` reconnects (and
-/// resubscribes) when it is used, and a subscriber sends nothing otherwise.
-/// Each round pings twice: a failed ping starts a fresh connection attempt
-/// as it reports the last one's failure, and the second ping waits for it.
-/// With Sentinel, each round first asks the sentinels where the master is
-/// (which moves the store's commands there too); once they name another,
-/// `connection` is replaced by one subscribed there.
-async fn reconnect(
-    shared: &Shared,
-    subscription: &Subscription,
-    connection: &mut ConnectionManager,
-    address: &mut String,
-) {
-    let mut pause = Duration::from_millis(100);
-    loop {
-        if shared.sentinels.is_some() {
-            let master = shared.follow(&shared.current()).await;
-            if master.address != *address {
-                match subscription.open(&master.address, &master.label).await {
-                    Ok(moved) => {
-                        *connection = moved;
-                        address.clone_from(&master.address);
-                        tracing::info!(
-                            "Redis pub/sub subscribed again on the new master at {address}"
-                        );
-                        return;
-                    }
-                    Err(e) => tracing::debug!("cannot subscribe on the new master yet: {e}"),
-                }
-            }
-        }
-        for _ in 0..2 {
-            let pong: Result<String, _> = redis::cmd("PING").query_async(connection).await;
-            if pong.is_ok() {
-                tracing::info!("Redis pub/sub connection is back");
-                return;
-            }
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(RESUBSCRIBE_MAX_PAUSE);
-    }
-}
-
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::BulkString(bytes) => String::from_utf8(bytes.clone()).ok(),
-        Value::SimpleString(text) => Some(text.clone()),
-        _ => None,
     }
 }
