@@ -11,6 +11,11 @@ pub mod publish;
 pub mod redis;
 pub mod sessions;
 
+use deno_core::OpState;
+use deno_error::JsErrorBox;
+use std::cell::RefCell;
+use std::rc::Rc;
+
 pub use cache::CompileCache;
 pub use dispatch::{ActionError, CallTable, Completed, Responder};
 pub use publish::{Audience, Publication, Publisher, PublisherSlot};
@@ -61,4 +66,15 @@ pub fn extension() -> deno_core::Extension {
     let mut extension = ssrt_ops::init();
     extension.js_files = std::borrow::Cow::Borrowed(&BRIDGE);
     extension
+}
+
+/// A clone of the `T` the host put into the op state, for an async op
+/// (which must not hold the state across an await); an error naming `what`
+/// when this engine has none.
+pub(crate) fn from_state<T: Clone + 'static>(
+    state: &Rc<RefCell<OpState>>,
+    what: &str,
+) -> Result<T, JsErrorBox> {
+    let value = state.borrow().try_borrow::<T>().cloned();
+    value.ok_or_else(|| JsErrorBox::generic(format!("this engine has no {what}")))
 }

@@ -10,11 +10,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 fn users_online(state: &Rc<RefCell<OpState>>) -> Result<UsersOnline, JsErrorBox> {
-    state
-        .borrow()
-        .try_borrow::<UsersOnline>()
-        .cloned()
-        .ok_or_else(|| JsErrorBox::generic("this engine has no users online"))
+    crate::from_state(state, "users online")
 }
 
 /// Marks `user` online; the minute's set expires after `bucket_ttl`

@@ -14,11 +14,7 @@ pub(crate) fn js_error(e: StoreError) -> JsErrorBox {
 }
 
 fn store(state: &Rc<RefCell<OpState>>) -> Result<Store, JsErrorBox> {
-    state
-        .borrow()
-        .try_borrow::<Store>()
-        .cloned()
-        .ok_or_else(|| JsErrorBox::generic("this engine has no store"))
+    crate::from_state(state, "store")
 }
 
 #[op2]

@@ -25,8 +25,7 @@ pub trait SessionListener: Send + Sync + 'static {
 pub struct SessionListenerSlot(pub Box<dyn SessionListener>);
 
 fn sessions(state: &Rc<RefCell<OpState>>) -> Result<Sessions, JsErrorBox> {
-    let sessions = state.borrow().try_borrow::<Sessions>().cloned();
-    sessions.ok_or_else(|| JsErrorBox::generic("sessions are not stored in this engine"))
+    crate::from_state(state, "session store")
 }
 
 /// Stores one field of a session: `attributes` (JSON) or `user_id`.

@@ -192,13 +192,7 @@ async fn production_packs_minifies_and_compresses_once_at_start_up() {
         std::fs::write(root.join("public/assets").join(stale), "old").unwrap();
     }
     let server = Server::start_in(dir, &[("SS_ENV", "staging")]);
-    assert!(
-        server
-            .banner
-            .contains("assets       packed into public/assets in "),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("assets       packed into public/assets in ");
 
     let files = packed_files(&root);
     assert_eq!(
@@ -323,11 +317,7 @@ async fn an_app_without_a_page_or_stylesheet_still_starts_packed() {
     std::fs::remove_file(dir.path().join("app/views/app.jade")).unwrap();
     std::fs::remove_dir_all(dir.path().join("app/css")).unwrap();
     let server = Server::start_in(dir, &[("SS_ENV", "staging")]);
-    assert!(
-        server.banner.contains("packed into public/assets"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("packed into public/assets");
     let mut client = server.client().await;
     assert_eq!(client.reply("app.square", serde_json::json!(6)).await, 36);
     assert_eq!(get(&server.url("/"), &[]).await.status(), 404);
@@ -349,13 +339,9 @@ async fn a_file_only_coffeescript_1_1_accepts_is_compiled_with_it_and_named_in_a
     // Rejected by both compilers: still an error naming the file.
     std::fs::write(app.path().join("app/client/broken.coffee"), "x = (]\n").unwrap();
     let server = Server::start_in(app, &[]);
-    assert!(
-        server.banner.contains(
-            "app/server/era.coffee:3: CoffeeScript 1.12 rejects this file (unexpected #); \
-             compiled it with CoffeeScript 1.1"
-        ),
-        "{}",
-        server.banner
+    server.expect_in_banner(
+        "app/server/era.coffee:3: CoffeeScript 1.12 rejects this file (unexpected #); \
+             compiled it with CoffeeScript 1.1",
     );
     let mut client = server.client().await;
     assert_eq!(

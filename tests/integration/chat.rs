@@ -56,18 +56,8 @@ async fn json_of(response: reqwest::Response) -> Value {
 async fn connect_middleware_answers_before_and_after_ssrts_routes() {
     let redis = Redis::start();
     let server = chat_app("0.2", &redis);
-    assert!(
-        server.banner.contains("SocketStream 0.2"),
-        "{}",
-        server.banner
-    );
-    assert!(
-        server
-            .banner
-            .contains("config/http: 7 middleware before ssrt's routes, 1 after"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("SocketStream 0.2");
+    server.expect_in_banner("config/http: 7 middleware before ssrt's routes, 1 after");
     let http = reqwest::Client::new();
 
     // connect.bodyParser and connect.router: a form and a JSON body.
@@ -266,13 +256,7 @@ async fn two_users_chat_in_the_0_2_app() {
 async fn two_users_chat_in_the_0_1_app() {
     let redis = Redis::start();
     let server = chat_app("0.1", &redis);
-    assert!(
-        server
-            .banner
-            .contains("SocketStream 0.1 (exports.call in config/http.coffee)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("SocketStream 0.1 (exports.call in config/http.coffee)");
     // 0.1 sends one params value: the room and the text in an object.
     let (alice, bob) = two_users_chat(&server, |room, text| {
         format!("SS.server.chat.say({{room: '{room}', text: '{text}'}})")

@@ -94,13 +94,8 @@ fn a_misspelt_setting_is_a_warning_with_a_suggestion() {
         json!({"prot": 4000, "log": {"level": 2}}),
     );
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("config/environments/test.json: prot: unknown key; did you mean `port`?"),
-        "{}",
-        server.banner
-    );
+    server
+        .expect_in_banner("config/environments/test.json: prot: unknown key; did you mean `port`?");
 }
 
 #[test]

@@ -75,11 +75,7 @@ async fn start_busy(clients: &mut [&mut Client], ms: u64) -> String {
 #[tokio::test]
 async fn two_engines_serve_two_connections_in_parallel() {
     let server = start(json!(2));
-    assert!(
-        server.banner.contains("2 JavaScript engines"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("2 JavaScript engines");
     let mut first = server.client().await;
     let mut second = server.client().await;
     let busy_engine = engine_of(&mut first).await;
@@ -101,11 +97,7 @@ async fn two_engines_serve_two_connections_in_parallel() {
 #[tokio::test]
 async fn with_one_engine_a_busy_action_delays_every_connection() {
     let server = start(json!(1));
-    assert!(
-        server.banner.contains("engines      1 JavaScript engine\n"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("engines      1 JavaScript engine\n");
     let mut first = server.client().await;
     let mut second = server.client().await;
     assert_eq!(engine_of(&mut first).await, engine_of(&mut second).await);

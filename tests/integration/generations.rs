@@ -37,13 +37,7 @@ async fn an_app_using_the_ss_global_is_served_as_the_later_api() {
         json!({"store": "embedded"}),
     );
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("api          SocketStream 0.1 (the SS global in app/server/later.js)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("api          SocketStream 0.1 (the SS global in app/server/later.js)");
     let mut client = server.client().await;
     assert_eq!(
         client.reply("later.env", json!(null)).await,
@@ -62,13 +56,7 @@ async fn a_0_0_36_app_gets_no_ss_global() {
     )
     .unwrap();
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("api          SocketStream 0.0.36 (no later API in use)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("api          SocketStream 0.0.36 (no later API in use)");
     let mut client = server.client().await;
     assert_eq!(client.reply("probe.ss", json!(null)).await, "undefined");
 }
@@ -78,13 +66,7 @@ async fn the_config_key_chooses_the_generation() {
     let app = copy_fixture("basic");
     write_environment(app.path(), "test", json!({"socketstream_api": "0.2"}));
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("api          SocketStream 0.2 (socketstream_api in the config)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("api          SocketStream 0.2 (socketstream_api in the config)");
     let mut client = server.client().await;
     assert_eq!(client.reply("app.square", json!(5)).await, json!(25));
 }
@@ -110,11 +92,7 @@ async fn config_files_in_coffeescript_are_run_and_merged() {
     )
     .unwrap();
     let server = Server::start_in(app, &[("SSRT_TEST_DB", "chat")]);
-    assert!(
-        server.banner.contains("store        embedded"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("store        embedded");
     let mut client = server.client().await;
     assert_eq!(
         client.reply("settings.read", json!(null)).await,
@@ -300,13 +278,7 @@ async fn a_0_2_app_gets_server_events_and_session_disconnects() {
         json!({"store": "embedded"}),
     );
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("SocketStream 0.2 (config/events.coffee)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("SocketStream 0.2 (config/events.coffee)");
     let mut leaving = server.client().await;
     assert_eq!(leaving.reply("watch.watch", json!([])).await, true);
     let mut staying = server.client().await;
@@ -470,13 +442,7 @@ async fn a_0_1_apps_exports_call_answers_first_and_passes_the_rest_on() {
         json!({"store": "embedded", "hostname": "127.0.0.1", "action_timeout": 1}),
     );
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("SocketStream 0.1 (exports.call in config/http.js)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("SocketStream 0.1 (exports.call in config/http.js)");
     // From a source address of its own, to see the middleware gets the real one.
     let http = reqwest::Client::builder()
         .local_address(std::net::IpAddr::from([127, 0, 0, 2]))

@@ -50,18 +50,10 @@ async fn without_files_a_self_signed_certificate_serves_https_and_wss() {
     let app = copy_fixture("basic");
     enable_ssl(app.path(), json!({"enabled": true}));
     let server = Server::start_in(app, &[("SS_ENV", "secure")]);
-    assert!(
-        server.banner.contains(
-            "tls          self-signed certificate for localhost (.ssrt/tls/self-signed.crt)"
-        ),
-        "{}",
-        server.banner
+    server.expect_in_banner(
+        "tls          self-signed certificate for localhost (.ssrt/tls/self-signed.crt)",
     );
-    assert!(
-        server.banner.contains("listening    https://127.0.0.1:"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("listening    https://127.0.0.1:");
 
     let certificate = std::fs::read(server.dir.path().join(".ssrt/tls/self-signed.crt")).unwrap();
     // The private key is the owner's alone.
@@ -111,13 +103,7 @@ async fn the_apps_own_certificate_files_are_served() {
         json!({"enabled": true, "cert_file": "config/ssl/cert.pem", "key_file": "config/ssl/key.pem"}),
     );
     let server = Server::start_in(app, &[("SS_ENV", "secure")]);
-    assert!(
-        server
-            .banner
-            .contains("tls          certificate config/ssl/cert.pem"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("tls          certificate config/ssl/cert.pem");
     let client = client_trusting(made.cert.pem().as_bytes());
     assert_eq!(square_over_https(&client, server.port).await, "625");
     assert!(

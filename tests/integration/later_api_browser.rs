@@ -43,13 +43,7 @@ fn later_app() -> tempfile::TempDir {
 async fn a_later_api_page_gets_ss_stubs_namespaces_and_init() {
     let app = later_app();
     let server = Server::start_in(app, &[]);
-    assert!(
-        server
-            .banner
-            .contains("SocketStream 0.1 (the SS global in app/client/app.coffee)"),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner("SocketStream 0.1 (the SS global in app/client/app.coffee)");
 
     let browser = Browser::launch().await;
     browser.open(&server.url("/")).await;

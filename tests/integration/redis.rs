@@ -10,13 +10,7 @@ use std::time::{Duration, Instant};
 async fn the_banner_names_redis() {
     let redis = Redis::start();
     let server = redis.ssrt();
-    assert!(
-        server
-            .banner
-            .contains(&format!("store        redis at 127.0.0.1:{}", redis.port)),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner(&format!("store        redis at 127.0.0.1:{}", redis.port));
 }
 
 #[tokio::test]

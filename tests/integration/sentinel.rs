@@ -48,15 +48,11 @@ async fn a_failover_is_followed_within_seconds_and_loses_nothing_replicated() {
     let replica = Redis::start_replica_of(&master);
     let sentinel = Sentinel::start(&master, &[&replica]);
     let server = ssrt_via(&sentinel);
-    assert!(
-        server.banner.contains(&format!(
-            "store        redis via sentinel {} at 127.0.0.1:{}",
-            Sentinel::MASTER_NAME,
-            sentinel.port
-        )),
-        "{}",
-        server.banner
-    );
+    server.expect_in_banner(&format!(
+        "store        redis via sentinel {} at 127.0.0.1:{}",
+        Sentinel::MASTER_NAME,
+        sentinel.port
+    ));
 
     // Before the failover: a key, and a logged-in session with an attribute.
     let mut caller = server.client().await;

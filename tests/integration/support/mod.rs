@@ -224,6 +224,15 @@ impl Server {
         }
     }
 
+    /// Fails the test, showing the banner, unless it contains `text`.
+    pub fn expect_in_banner(&self, text: &str) {
+        assert!(
+            self.banner.contains(text),
+            "the banner lacks {text:?}:\n{}",
+            self.banner
+        );
+    }
+
     pub fn url(&self, path: &str) -> String {
         let scheme = if self.banner.contains("listening    https://") {
             "https"
