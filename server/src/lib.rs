@@ -75,6 +75,8 @@ pub struct StartInfo {
 pub struct Server {
     router: Router,
     listener: TcpListener,
+    /// Whether requests need the client's address (the app has middleware).
+    client_addresses: bool,
     /// Watches the app's files while the server runs.
     watcher: Option<ssrt_assets::Watcher>,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
@@ -136,9 +138,11 @@ impl Server {
             None
         };
         let watcher = assets::watch(assets, state.hub.clone(), pack.is_some());
+        let client_addresses = state.middleware.is_some();
         let shutdown = state.shutdown.clone();
         Ok(Self {
             shutdown,
+            client_addresses,
             router: router(state, &project),
             listener,
             watcher,
@@ -182,6 +186,7 @@ impl Server {
             serve_http(
                 self.listener,
                 self.router,
+                self.client_addresses,
                 self.tls,
                 stopping,
                 shutdown.grace,
@@ -205,16 +210,24 @@ const CLOSING_HANDSHAKE: Duration = Duration::from_secs(1);
 
 /// Accepts connections until `stopping` completes, then waits for HTTP
 /// requests in flight (WebSocket connections are tracked by `Shutdown`).
+/// `client_addresses`: requests carry the client's address (`ConnectInfo`),
+/// which only the app's own middleware reads; other apps skip its cost.
 async fn serve_http(
     listener: TcpListener,
     router: Router,
+    client_addresses: bool,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     stopping: impl Future<Output = ()> + Send + 'static,
     grace: Duration,
 ) -> std::io::Result<()> {
     let Some(tls) = tls else {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        return axum::serve(listener, service)
+        if client_addresses {
+            let service = router.into_make_service_with_connect_info::<SocketAddr>();
+            return axum::serve(listener, service)
+                .with_graceful_shutdown(stopping)
+                .await;
+        }
+        return axum::serve(listener, router)
             .with_graceful_shutdown(stopping)
             .await;
     };
@@ -224,10 +237,14 @@ async fn serve_http(
         stopping.await;
         stopper.graceful_shutdown(Some(grace));
     });
-    axum_server::from_tcp_rustls(listener.into_std()?, tls)?
-        .handle(handle)
-        .serve(router.into_make_service_with_connect_info::<SocketAddr>())
-        .await
+    let server = axum_server::from_tcp_rustls(listener.into_std()?, tls)?.handle(handle);
+    if client_addresses {
+        server
+            .serve(router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+    } else {
+        server.serve(router.into_make_service()).await
+    }
 }
 
 /// The app's HTTP middleware, when `config/http` gives it any.
