@@ -248,14 +248,16 @@ async fn serve_http(
 }
 
 /// The app's HTTP middleware, when `config/http` gives it any.
-fn middleware_stages(project: &Project, load: &LoadSummary) -> Option<middleware::Stages> {
+fn middleware_stages(project: &Project, load: &LoadSummary) -> Option<Arc<middleware::Stages>> {
     let counts = load.http_middleware;
     let file = project.http_config_file()?;
     let shown = file.strip_prefix(project.root()).unwrap_or(&file);
-    (counts.primary > 0 || counts.secondary > 0).then(|| middleware::Stages {
-        primary: counts.primary > 0,
-        secondary: counts.secondary > 0,
-        file: Arc::from(shown.to_string_lossy().as_ref()),
+    (counts.primary > 0 || counts.secondary > 0).then(|| {
+        Arc::new(middleware::Stages {
+            primary: counts.primary > 0,
+            secondary: counts.secondary > 0,
+            file: Arc::from(shown.to_string_lossy().as_ref()),
+        })
     })
 }
 

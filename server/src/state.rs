@@ -22,8 +22,11 @@ pub struct AppState {
     /// For apps of the later API (0.1–0.2): the same as JSON, sent to every
     /// new connection so that the browser can make its `SS.server` stubs.
     pub api_tree: Option<Arc<str>>,
-    /// The app's own HTTP middleware (`config/http`), when it has any.
-    pub middleware: Option<crate::middleware::Stages>,
+    /// The app's own HTTP middleware (`config/http`), when it has any. Behind
+    /// an `Arc`: every connection task holds a copy of this state, and 24 bytes
+    /// more here pushed those tasks into a larger allocation, 1.3 KiB more per
+    /// idle connection (measured with the shared bench).
+    pub middleware: Option<Arc<crate::middleware::Stages>>,
     pub assets: ssrt_assets::Assets,
     /// What one WebSocket connection may cost.
     pub limits: Arc<Limits>,
