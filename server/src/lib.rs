@@ -117,7 +117,7 @@ impl Server {
         let local = listener
             .local_addr()
             .map_err(|source| ServerError::Bind { address, source })?;
-        let state = AppState {
+        let state = AppState::new(state::Shared {
             app,
             sessions,
             hub,
@@ -131,7 +131,7 @@ impl Server {
             limits: Arc::new(socket::Limits::new(&settings.websocket)),
             shutdown: Shutdown::new(seconds(settings.shutdown_timeout)),
             tokens,
-        };
+        });
         let tls = if config.settings.ssl.enabled {
             Some(tls::load(&project, &config.settings.ssl)?)
         } else {

@@ -9,8 +9,27 @@ use ssrt_store::Sessions;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// What every request handler shares, behind one `Arc`: every WebSocket
+/// connection's task holds a copy for its whole life, and idle connections
+/// are counted in bytes.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub app: AppHandle,
     pub sessions: Sessions,
     pub hub: Hub,
@@ -22,10 +41,7 @@ pub struct AppState {
     /// For apps of the later API (0.1–0.2): the same as JSON, sent to every
     /// new connection so that the browser can make its `SS.server` stubs.
     pub api_tree: Option<Arc<str>>,
-    /// The app's own HTTP middleware (`config/http`), when it has any. Behind
-    /// an `Arc`: every connection task holds a copy of this state, and 24 bytes
-    /// more here pushed those tasks into a larger allocation, 1.3 KiB more per
-    /// idle connection (measured with the shared bench).
+    /// The app's own HTTP middleware (`config/http`), when it has any.
     pub middleware: Option<Arc<crate::middleware::Stages>>,
     pub assets: ssrt_assets::Assets,
     /// What one WebSocket connection may cost.

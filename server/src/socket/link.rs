@@ -78,130 +78,139 @@ impl<'a> Link<'a> {
     }
 
     /// Serves the connection until it closes, then says why to the browser.
-    pub(super) async fn run(
+    #[allow(clippy::manual_async_fn, reason = "an `async fn` future is larger")]
+    pub(super) fn run(
         mut self,
-        mut socket: WebSocket,
+        socket: &mut WebSocket,
         mut inbox: Inbox,
         mut events: broadcast::Receiver<Arc<str>>,
-    ) {
-        let limits = &self.state.limits;
-        let shutdown = &self.state.shutdown;
-        let mut keepalive =
-            tokio::time::interval_at(Instant::now() + limits.ping_interval, limits.ping_interval);
-        keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut heard = Instant::now();
-        // Made once: they stay registered with the shutdown's tokens.
-        let mut begun = std::pin::pin!(shutdown.begun());
-        let mut grace_over = std::pin::pin!(shutdown.grace_over());
-        let mut draining = false;
-        let close = loop {
-            if draining && self.in_flight == 0 {
-                break Some(close_frame(close_code::AWAY, "the server is shutting down"));
-            }
-            let wake = tokio::select! {
-                read = socket.recv() => Wake::Read(read),
-                Some(queued) = inbox.recv() => match queued {
-                    Queued::Frame(message, size) => Wake::Write(message, size),
-                    Queued::Overflowed => Wake::Overflowed,
-                },
-                event = events.recv() => Wake::Event(event),
-                _ = keepalive.tick() => Wake::Keepalive,
-                () = &mut begun, if !draining => Wake::ShutdownBegun,
-                () = &mut grace_over, if draining => Wake::GraceOver,
-            };
-            let written: Written = match wake {
-                Wake::Read(Some(Ok(message))) => {
-                    heard = Instant::now();
-                    self.read(message, draining);
-                    continue;
-                }
-                Wake::Read(Some(Err(e))) => {
-                    break too_big(&e).then(|| {
-                        let limit = limits.max_message;
-                        close_frame(
-                            close_code::SIZE,
-                            &format!("message larger than {limit} bytes"),
-                        )
-                    });
-                }
-                Wake::Read(None) => break None,
-                Wake::Write(first, size) => {
-                    self.write_batch(&mut socket, &mut inbox, first, size).await
-                }
-                Wake::Event(Ok(frame)) => {
-                    let message = Message::Text(frame.as_ref().into());
-                    timeout(limits.write_timeout, socket.send(message))
-                        .await
-                        .into()
-                }
-                Wake::Event(Err(broadcast::error::RecvError::Lagged(missed))) => {
-                    tracing::warn!(
-                        "closing a connection too slow to read: it missed {missed} broadcast(s)"
-                    );
-                    break Some(close_frame(
-                        TRY_AGAIN_LATER,
-                        "too far behind reading events",
-                    ));
-                }
-                Wake::Event(Err(broadcast::error::RecvError::Closed)) => break None,
-                Wake::Overflowed => Written::Overflowed,
-                Wake::Keepalive if heard.elapsed() > limits.idle_timeout => {
-                    tracing::info!(
-                        "closing a connection: nothing heard for {:.1} s, not even a pong",
-                        limits.idle_timeout.as_secs_f64()
-                    );
-                    break Some(close_frame(close_code::AWAY, "no answer to pings"));
-                }
-                Wake::Keepalive => {
-                    let ping = Message::Ping(Default::default());
-                    timeout(limits.write_timeout, socket.send(ping))
-                        .await
-                        .into()
-                }
-                Wake::ShutdownBegun => {
-                    draining = true;
-                    continue;
-                }
-                Wake::GraceOver => {
+    ) -> impl Future<Output = ()> {
+        // An `async` block, not an `async fn`: an `async fn` copies its
+        // arguments into its future twice (rust-lang/rust#62958), and this
+        // future lives as long as the connection. The socket is borrowed for
+        // the same reason: the caller's future already holds it.
+        async move {
+            let limits = &self.state.limits;
+            let shutdown = &self.state.shutdown;
+            let mut keepalive = tokio::time::interval_at(
+                Instant::now() + limits.ping_interval,
+                limits.ping_interval,
+            );
+            keepalive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            let mut heard = Instant::now();
+            // Made once: they stay registered with the shutdown's tokens.
+            let mut begun = std::pin::pin!(shutdown.begun());
+            let mut grace_over = std::pin::pin!(shutdown.grace_over());
+            let mut draining = false;
+            let close = loop {
+                if draining && self.in_flight == 0 {
                     break Some(close_frame(close_code::AWAY, "the server is shutting down"));
                 }
-            };
-            match written {
-                Written::Done => {}
-                Written::Failed => break None,
-                Written::Stalled => {
-                    // Nothing more can reach it, not even a close frame.
-                    tracing::warn!(
-                        "closing a connection stalled writing for {:.1} s",
-                        limits.write_timeout.as_secs_f64()
-                    );
-                    break None;
-                }
-                Written::Overflowed => {
-                    tracing::warn!(
-                        "closing a connection too slow to read: over {} bytes wait for it",
-                        limits.queue_bytes
-                    );
-                    break Some(close_frame(
-                        TRY_AGAIN_LATER,
-                        "too far behind reading replies and events",
-                    ));
-                }
-            }
-        };
-        if let Some(frame) = close {
-            // The closing handshake: the browser answers with its own close
-            // frame; closing TCP before it reads ours could lose ours.
-            let _ = timeout(CLOSE_WAIT, async {
-                socket.send(Message::Close(Some(frame))).await?;
-                while let Some(Ok(message)) = socket.recv().await {
-                    if matches!(message, Message::Close(_)) {
-                        break;
+                let wake = tokio::select! {
+                    read = socket.recv() => Wake::Read(read),
+                    Some(queued) = inbox.recv() => match queued {
+                        Queued::Frame(message, size) => Wake::Write(message, size),
+                        Queued::Overflowed => Wake::Overflowed,
+                    },
+                    event = events.recv() => Wake::Event(event),
+                    _ = keepalive.tick() => Wake::Keepalive,
+                    () = &mut begun, if !draining => Wake::ShutdownBegun,
+                    () = &mut grace_over, if draining => Wake::GraceOver,
+                };
+                let written: Written = match wake {
+                    Wake::Read(Some(Ok(message))) => {
+                        heard = Instant::now();
+                        self.read(message, draining);
+                        continue;
+                    }
+                    Wake::Read(Some(Err(e))) => {
+                        break too_big(&e).then(|| {
+                            let limit = limits.max_message;
+                            close_frame(
+                                close_code::SIZE,
+                                &format!("message larger than {limit} bytes"),
+                            )
+                        });
+                    }
+                    Wake::Read(None) => break None,
+                    Wake::Write(first, size) => {
+                        self.write_batch(socket, &mut inbox, first, size).await
+                    }
+                    Wake::Event(Ok(frame)) => {
+                        let message = Message::Text(frame.as_ref().into());
+                        timeout(limits.write_timeout, socket.send(message))
+                            .await
+                            .into()
+                    }
+                    Wake::Event(Err(broadcast::error::RecvError::Lagged(missed))) => {
+                        tracing::warn!(
+                            "closing a connection too slow to read: it missed {missed} broadcast(s)"
+                        );
+                        break Some(close_frame(
+                            TRY_AGAIN_LATER,
+                            "too far behind reading events",
+                        ));
+                    }
+                    Wake::Event(Err(broadcast::error::RecvError::Closed)) => break None,
+                    Wake::Overflowed => Written::Overflowed,
+                    Wake::Keepalive if heard.elapsed() > limits.idle_timeout => {
+                        tracing::info!(
+                            "closing a connection: nothing heard for {:.1} s, not even a pong",
+                            limits.idle_timeout.as_secs_f64()
+                        );
+                        break Some(close_frame(close_code::AWAY, "no answer to pings"));
+                    }
+                    Wake::Keepalive => {
+                        let ping = Message::Ping(Default::default());
+                        timeout(limits.write_timeout, socket.send(ping))
+                            .await
+                            .into()
+                    }
+                    Wake::ShutdownBegun => {
+                        draining = true;
+                        continue;
+                    }
+                    Wake::GraceOver => {
+                        break Some(close_frame(close_code::AWAY, "the server is shutting down"));
+                    }
+                };
+                match written {
+                    Written::Done => {}
+                    Written::Failed => break None,
+                    Written::Stalled => {
+                        // Nothing more can reach it, not even a close frame.
+                        tracing::warn!(
+                            "closing a connection stalled writing for {:.1} s",
+                            limits.write_timeout.as_secs_f64()
+                        );
+                        break None;
+                    }
+                    Written::Overflowed => {
+                        tracing::warn!(
+                            "closing a connection too slow to read: over {} bytes wait for it",
+                            limits.queue_bytes
+                        );
+                        break Some(close_frame(
+                            TRY_AGAIN_LATER,
+                            "too far behind reading replies and events",
+                        ));
                     }
                 }
-                Ok::<_, axum::Error>(())
-            })
-            .await;
+            };
+            if let Some(frame) = close {
+                // The closing handshake: the browser answers with its own close
+                // frame; closing TCP before it reads ours could lose ours.
+                let _ = timeout(CLOSE_WAIT, async {
+                    socket.send(Message::Close(Some(frame))).await?;
+                    while let Some(Ok(message)) = socket.recv().await {
+                        if matches!(message, Message::Close(_)) {
+                            break;
+                        }
+                    }
+                    Ok::<_, axum::Error>(())
+                })
+                .await;
+            }
         }
     }
 
