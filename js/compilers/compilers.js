@@ -111,17 +111,18 @@
   };
 
   /**
-   * Compiles one file. Returns JSON: `{"code": …}`, or `{"error": …}` whose
-   * text starts with `file:line` when the compiler said where.
+   * Compiles one file. Returns `{ code }`, or `{ error }` whose text starts
+   * with `file:line` when the compiler said where (read by serde_v8 as
+   * `Compiled` in runtime/src/compiler.rs).
    */
   internal.compile = (kind, source, filename, optionsJson) => {
     const compiler = COMPILERS[kind];
-    if (!compiler) return JSON.stringify({ error: `no compiler for '${kind}'` });
+    if (!compiler) return { error: `no compiler for '${kind}'` };
     try {
       const options = optionsJson ? JSON.parse(optionsJson) : {};
-      return JSON.stringify({ code: compiler(source, filename, options) });
+      return { code: compiler(source, filename, options) };
     } catch (error) {
-      return JSON.stringify({ error: describe(error, filename) });
+      return { error: describe(error, filename) };
     }
   };
 

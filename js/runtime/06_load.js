@@ -70,7 +70,8 @@
       throw withFile(error, manifest.http);
     }
     startOnlinePurge();
-    return JSON.stringify({ server: manifest.server.length, shared: manifest.shared.length, http });
+    // Read by serde_v8 as `LoadCounts` (runtime/src/engine.rs).
+    return { server: manifest.server.length, shared: manifest.shared.length, http };
   };
 
   /**

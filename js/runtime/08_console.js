@@ -11,15 +11,15 @@
     return util.inspect(value, { depth: 2, colors });
   };
 
+  /** Like Node's REPL, the console has `require`, relative to the app. */
+  const consoleRequire = (request) => internal.require(request);
+
   /**
    * Evaluates one entry as a script in the global scope (CoffeeScript first
    * compiled bare when `coffee`) and prints its value, or what it threw,
    * right away: before any callback it started can print. `interactive`
-   * adds colours and shows `undefined`. Returns "ok" or "threw".
+   * adds colours and shows `undefined`. Returns whether it ran (no throw).
    */
-  /** Like Node's REPL, the console has `require`, relative to the app. */
-  const consoleRequire = (request) => internal.require(request);
-
   internal.consoleEval = (source, coffee, interactive) => {
     const { ops } = internal;
     globalThis.require ??= consoleRequire;
@@ -35,14 +35,14 @@
       } else if (interactive) {
         ops.op_console_write(false, "\x1b[90mundefined\x1b[0m\n");
       }
-      return "ok";
+      return true;
     } catch (error) {
       // The engine's and the console's own frames say nothing to the user.
       const lines = internal.describeError(error).split("\n");
       const own = (line) => /\((ext:core|ssrt:runtime)\/|at (ext:core|ssrt:runtime)\//.test(line);
       const text = lines.filter((line) => !own(line)).join("\n");
       ops.op_console_write(true, interactive ? `\x1b[31m${text}\x1b[0m\n` : text + "\n");
-      return "threw";
+      return false;
     }
   };
 
@@ -57,11 +57,11 @@
     let target = globalThis;
     if (head) {
       for (const part of head.split(".")) {
-        if (!/^[A-Za-z_$][\w$]*$/.test(part) || target == null) return "[]";
+        if (!/^[A-Za-z_$][\w$]*$/.test(part) || target == null) return [];
         try {
           target = target[part];
         } catch {
-          return "[]";
+          return [];
         }
       }
     }
@@ -73,6 +73,6 @@
       }
     }
     const prefix = head ? head + "." : "";
-    return JSON.stringify([...names].sort().map((name) => prefix + name));
+    return [...names].sort().map((name) => prefix + name);
   };
 })(globalThis);

@@ -3,8 +3,8 @@
 //! waits on the app's actions, nor the app on a compile, and the compilers
 //! never see the app's globals.
 
-use crate::engine::{Arg, bootstrapped, call, function};
-use deno_core::v8;
+use crate::engine::{Arg, JsFunction, bootstrapped, call, function};
+use crate::error::EngineError;
 use ssrt_ops::CompileCache;
 use std::future::poll_fn;
 use std::path::{Path, PathBuf};
@@ -36,11 +36,46 @@ impl SourceKind {
     }
 }
 
-/// A compile that failed; the text names the file and, when the compiler
-/// says, the line.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{0}")]
-pub struct CompileError(pub String);
+/// A compile that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// The compiler rejected the source; its message names the file and,
+    /// when the compiler says, the line.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("{}: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A config file's `exports.config` is not plain data.
+    #[error("{}: {source}", file.display())]
+    NotJson {
+        file: PathBuf,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The compilers' engine could not start (shared by every compile
+    /// that was waiting for it).
+    #[error(transparent)]
+    Engine(Arc<EngineError>),
+    #[error("the compiler thread has stopped")]
+    Stopped,
+}
+
+impl From<EngineError> for CompileError {
+    fn from(error: EngineError) -> Self {
+        Self::Engine(Arc::new(error))
+    }
+}
+
+/// What `__ssrt.compile` returns: the output or the compiler's message.
+#[derive(serde::Deserialize)]
+struct Compiled {
+    code: Option<String>,
+    error: Option<String>,
+}
 
 struct Job {
     kind: SourceKind,
@@ -103,7 +138,7 @@ impl Compiler {
                 self.shared.cache_dir.clone(),
             )?),
         };
-        sender.send(job).map_err(|_| stopped())
+        sender.send(job).map_err(|_| CompileError::Stopped)
     }
 
     /// Compiles `source`, the contents of the file at `path`. `options` go to
@@ -124,7 +159,7 @@ impl Compiler {
             reply,
         };
         self.submit(job)?;
-        answer.await.map_err(|_| stopped())?
+        answer.await.map_err(|_| CompileError::Stopped)?
     }
 }
 
@@ -147,8 +182,10 @@ pub fn evaluate_config_files(
     let mut evaluated = Vec::new();
     for file in files {
         let path = root.join(file);
-        let source = std::fs::read_to_string(&path)
-            .map_err(|e| CompileError(format!("{}: {e}", file.display())))?;
+        let source = std::fs::read_to_string(&path).map_err(|source| CompileError::Read {
+            file: file.clone(),
+            source,
+        })?;
         let (reply, answer) = oneshot::channel();
         compiler.submit(Job {
             kind: SourceKind::Config,
@@ -157,17 +194,17 @@ pub fn evaluate_config_files(
             options: options.clone(),
             reply,
         })?;
-        let json = answer.blocking_recv().map_err(|_| stopped())??;
-        let value = serde_json::from_str(&json)
-            .map_err(|e| CompileError(format!("{}: {e}", file.display())))?;
+        let json = answer
+            .blocking_recv()
+            .map_err(|_| CompileError::Stopped)??;
+        let value = serde_json::from_str(&json).map_err(|source| CompileError::NotJson {
+            file: file.clone(),
+            source,
+        })?;
         evaluated.push((file.clone(), value));
     }
     compiler.release();
     Ok(evaluated)
-}
-
-fn stopped() -> CompileError {
-    CompileError("the compiler thread has stopped".into())
 }
 
 /// Starts the engine's thread. It bootstraps, then serves jobs until its
@@ -183,26 +220,30 @@ fn spawn_engine(
         .spawn(move || match CompilerEngine::new(&root, cache_dir) {
             Ok(engine) => engine.serve(jobs_rx),
             Err(e) => {
+                let e = Arc::new(e);
                 while let Some(job) = jobs_rx.blocking_recv() {
-                    let _ = job.reply.send(Err(CompileError(e.clone())));
+                    let _ = job.reply.send(Err(CompileError::Engine(Arc::clone(&e))));
                 }
             }
         })
-        .map_err(|e| CompileError(format!("cannot start the compiler thread: {e}")))?;
+        .map_err(|source| EngineError::Thread {
+            what: "compiler thread",
+            source,
+        })?;
     Ok(jobs_tx)
 }
 
 struct CompilerEngine {
     runtime: deno_core::JsRuntime,
-    compile: v8::Global<v8::Function>,
+    compile: JsFunction,
 }
 
 impl CompilerEngine {
-    fn new(root: &str, cache_dir: Option<PathBuf>) -> Result<Self, String> {
+    fn new(root: &str, cache_dir: Option<PathBuf>) -> Result<Self, EngineError> {
         let scripts = ssrt_js::BASE.iter().chain(ssrt_js::COMPILERS);
         let mut runtime = bootstrapped(scripts, |state| state.put(CompileCache::new(cache_dir)))?;
         let init = function(&mut runtime, "initCompilers")?;
-        call(&mut runtime, &init, &[Arg::Str(root)])?;
+        call::<()>(&mut runtime, &init, &[Arg::Str(root)])?;
         let compile = function(&mut runtime, "compile")?;
         Ok(Self { runtime, compile })
     }
@@ -237,15 +278,15 @@ impl CompilerEngine {
             Arg::Str(&path),
             Arg::Str(&options),
         ];
-        let json = call(&mut self.runtime, &self.compile, &args)
-            .map_err(CompileError)?
-            .ok_or_else(|| CompileError("the compiler returned nothing".into()))?;
-        let mut answer: serde_json::Value =
-            serde_json::from_str(&json).map_err(|e| CompileError(e.to_string()))?;
-        match (answer["code"].take(), answer["error"].take()) {
-            (serde_json::Value::String(code), _) => Ok(code),
-            (_, serde_json::Value::String(error)) => Err(CompileError(error)),
-            _ => Err(CompileError(format!(
+        let compiled: Compiled = call(&mut self.runtime, &self.compile, &args)?;
+        match compiled {
+            Compiled {
+                code: Some(code), ..
+            } => Ok(code),
+            Compiled {
+                error: Some(error), ..
+            } => Err(CompileError::Rejected(error)),
+            _ => Err(CompileError::Rejected(format!(
                 "{path}: the compiler produced no output"
             ))),
         }

@@ -7,6 +7,7 @@
 //! and V8), so the same code builds with either feature.
 
 use crate::ConsoleOutcome;
+use crate::error::EngineError;
 use crate::watchdog::{Interrupter, StoppedBy, Watchdog};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
@@ -30,16 +31,24 @@ impl<'a> Arg<'a> {
 
 /// The `__ssrt` functions the host calls, looked up once after bootstrap.
 struct Entrypoints {
-    load_app: v8::Global<v8::Function>,
-    dispatch: v8::Global<v8::Function>,
-    dispatch_http: v8::Global<v8::Function>,
-    run_http_middleware: v8::Global<v8::Function>,
-    attach_session: v8::Global<v8::Function>,
-    detach_session: v8::Global<v8::Function>,
-    heartbeat: v8::Global<v8::Function>,
-    describe_actions: v8::Global<v8::Function>,
-    console_eval: v8::Global<v8::Function>,
-    console_complete: v8::Global<v8::Function>,
+    load_app: JsFunction,
+    dispatch: JsFunction,
+    dispatch_http: JsFunction,
+    run_http_middleware: JsFunction,
+    attach_session: JsFunction,
+    detach_session: JsFunction,
+    heartbeat: JsFunction,
+    describe_actions: JsFunction,
+    console_eval: JsFunction,
+    console_complete: JsFunction,
+}
+
+/// What `loadApp` found.
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+pub(crate) struct LoadCounts {
+    pub(crate) server: usize,
+    pub(crate) shared: usize,
+    pub(crate) http: crate::MiddlewareCounts,
 }
 
 /// What the app's JavaScript may take (config `action_timeout`,
@@ -97,14 +106,16 @@ impl Engine {
         engine_state: EngineState,
         root: &std::path::Path,
         limits: EngineLimits,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, EngineError> {
         let extensions = vec![ssrt_ops::extension()];
         let heap_limit_bytes =
             usize::try_from(limits.heap_limit_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         let mut worker = crate::node::main_worker(root, extensions, heap_limit_bytes);
         let isolate = worker.js_runtime.v8_isolate().thread_safe_handle();
-        let watchdog = Watchdog::start(isolate)
-            .map_err(|e| format!("cannot start the watchdog thread: {e}"))?;
+        let watchdog = Watchdog::start(isolate).map_err(|source| EngineError::Thread {
+            what: "watchdog thread",
+            source,
+        })?;
         let runtime = &mut worker.js_runtime;
         {
             let state = runtime.op_state();
@@ -139,16 +150,15 @@ impl Engine {
         })
     }
 
-    /// Loads the app; returns `loadApp`'s JSON summary or the error text.
-    pub fn load_app(&mut self, manifest_json: &str) -> Result<String, String> {
+    /// Loads the app; what it found.
+    pub fn load_app(&mut self, manifest_json: &str) -> Result<LoadCounts, EngineError> {
         let (loaded, stopped) = self.watched_for(self.limits.load, |runtime, entry| {
             call(runtime, &entry.load_app, &[Arg::Str(manifest_json)])
         });
-        if let Some(stopped) = stopped {
-            let why = self.stopped_because(stopped);
-            return Err(format!("loading the app {why} and was stopped"));
+        match stopped {
+            Some(stopped) => Err(self.stopped("loading the app", stopped)),
+            None => loaded,
         }
-        loaded.map(Option::unwrap_or_default)
     }
 
     /// Registers a call so its action's callback can answer it.
@@ -210,7 +220,7 @@ impl Engine {
     pub fn attach_session(&mut self, connection: u32, session_json: &str) {
         let args = [Arg::Int(connection), Arg::Str(session_json)];
         let (result, _) =
-            self.watched(|runtime, entry| call(runtime, &entry.attach_session, &args));
+            self.watched(|runtime, entry| call::<()>(runtime, &entry.attach_session, &args));
         if let Err(e) = result {
             tracing::error!("attaching a session failed: {e}");
         }
@@ -219,7 +229,7 @@ impl Engine {
     pub fn detach_session(&mut self, connection: u32) {
         let args = [Arg::Int(connection)];
         let (result, _) =
-            self.watched(|runtime, entry| call(runtime, &entry.detach_session, &args));
+            self.watched(|runtime, entry| call::<()>(runtime, &entry.detach_session, &args));
         if let Err(e) = result {
             tracing::error!("detaching a session failed: {e}");
         }
@@ -228,7 +238,8 @@ impl Engine {
     /// A later-API client's heartbeat: its user is confirmed online.
     pub fn heartbeat(&mut self, connection: u32) {
         let args = [Arg::Int(connection)];
-        let (result, _) = self.watched(|runtime, entry| call(runtime, &entry.heartbeat, &args));
+        let (result, _) =
+            self.watched(|runtime, entry| call::<()>(runtime, &entry.heartbeat, &args));
         if let Err(e) = result {
             tracing::error!("a heartbeat failed: {e}");
         }
@@ -238,8 +249,7 @@ impl Engine {
         let (described, _) =
             self.watched(|runtime, entry| call(runtime, &entry.describe_actions, &[]));
         match described {
-            Ok(Some(json)) => json,
-            Ok(None) => "{}".to_owned(),
+            Ok(json) => json,
             Err(e) => {
                 tracing::error!("listing actions failed: {e}");
                 "{}".to_owned()
@@ -263,17 +273,14 @@ impl Engine {
         match stopped {
             Some(Stopped::Interrupted) => return ConsoleOutcome::Interrupted,
             Some(stopped) => {
-                tracing::error!(
-                    "the entry {} and was stopped",
-                    self.stopped_because(stopped)
-                );
+                tracing::error!("{}", self.stopped("the entry", stopped));
                 return ConsoleOutcome::Threw;
             }
             None => {}
         }
         match outcome {
-            Ok(Some(status)) if status == "ok" => ConsoleOutcome::Ran,
-            Ok(_) => ConsoleOutcome::Threw,
+            Ok(true) => ConsoleOutcome::Ran,
+            Ok(false) => ConsoleOutcome::Threw,
             Err(e) => {
                 tracing::error!("the console failed: {e}");
                 ConsoleOutcome::Threw
@@ -290,10 +297,10 @@ impl Engine {
     pub fn console_complete(&mut self, path: &str) -> Vec<String> {
         let (completions, _) = self
             .watched(|runtime, entry| call(runtime, &entry.console_complete, &[Arg::Str(path)]));
-        match completions {
-            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-            _ => Vec::new(),
-        }
+        completions.unwrap_or_else(|e| {
+            tracing::error!("completing {path} failed: {e}");
+            Vec::new()
+        })
     }
 
     /// The calls answered since the last take.
@@ -332,16 +339,15 @@ impl Engine {
 
     /// One turn of the event loop: timers, promises, async ops. A callback
     /// that runs past the limit is stopped and reported as an error.
-    pub fn poll_event_loop(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), String>> {
+    pub fn poll_event_loop(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), EngineError>> {
         let (polled, stopped) =
             self.watched(|runtime, _| runtime.poll_event_loop(cx, PollEventLoopOptions::default()));
         if let Some(stopped) = stopped {
-            return Poll::Ready(Err(format!(
-                "a callback (timer, event or promise) {} and was stopped",
-                self.stopped_because(stopped)
-            )));
+            return Poll::Ready(Err(
+                self.stopped("a callback (timer, event or promise)", stopped)
+            ));
         }
-        polled.map_err(|e| e.to_string())
+        polled.map_err(|e| EngineError::EventLoop(Box::new(e)))
     }
 
     /// Runs `f` as one watched entry into JavaScript, held to the action
@@ -407,6 +413,14 @@ impl Engine {
         self.exhausted.as_deref()
     }
 
+    /// `what` was stopped, and why.
+    fn stopped(&self, what: &'static str, stopped: Stopped) -> EngineError {
+        EngineError::Stopped {
+            what,
+            why: self.stopped_because(stopped),
+        }
+    }
+
     /// Why an entry was stopped, as users read it.
     fn stopped_because(&self, stopped: Stopped) -> String {
         match stopped {
@@ -424,7 +438,7 @@ impl Engine {
     /// ssrt, but the caller must still get an answer).
     fn answer_if_failed(
         &mut self,
-        (result, stopped): (Result<Option<String>, String>, Option<Stopped>),
+        (result, stopped): (Result<(), EngineError>, Option<Stopped>),
         call_id: u32,
         method: &str,
     ) {
@@ -441,7 +455,7 @@ impl Engine {
         } else {
             match result {
                 Ok(_) => return,
-                Err(e) => ActionError::new("internal_error", e),
+                Err(e) => ActionError::new("internal_error", e.to_string()),
             }
         };
         let state = self.worker.js_runtime.op_state();
@@ -462,12 +476,12 @@ fn seconds(limit: Duration) -> String {
 pub(crate) fn bootstrapped<'a>(
     scripts: impl Iterator<Item = &'a (&'static str, &'static str)>,
     put_state: impl FnOnce(&mut deno_core::OpState),
-) -> Result<JsRuntime, String> {
+) -> Result<JsRuntime, EngineError> {
     let mut runtime = JsRuntime::try_new(RuntimeOptions {
         extensions: vec![ssrt_ops::extension()],
         ..Default::default()
     })
-    .map_err(|e| format!("cannot start the JavaScript engine: {e}"))?;
+    .map_err(|e| EngineError::Create(Box::new(e)))?;
     put_state(&mut runtime.op_state().borrow_mut());
     run_scripts(&mut runtime, scripts)?;
     Ok(runtime)
@@ -476,21 +490,28 @@ pub(crate) fn bootstrapped<'a>(
 fn run_scripts<'a>(
     runtime: &mut JsRuntime,
     scripts: impl Iterator<Item = &'a (&'static str, &'static str)>,
-) -> Result<(), String> {
-    for (name, source) in scripts {
+) -> Result<(), EngineError> {
+    for (script, source) in scripts {
         runtime
-            .execute_script(*name, *source)
-            .map_err(|e| format!("ssrt bootstrap {name} failed: {e}"))?;
+            .execute_script(*script, *source)
+            .map_err(|source| EngineError::Bootstrap { script, source })?;
     }
     Ok(())
 }
 
-/// Calls `f(args…)`; a string result comes back as `Some`.
-pub(crate) fn call(
+/// A function of the bootstrap's `__ssrt`, with its name for errors.
+pub(crate) struct JsFunction {
+    name: &'static str,
+    function: v8::Global<v8::Function>,
+}
+
+/// Calls `f(args…)` and reads what it returns as a `T` (through serde_v8;
+/// `()` reads nothing).
+pub(crate) fn call<T: serde::de::DeserializeOwned>(
     runtime: &mut JsRuntime,
-    f: &v8::Global<v8::Function>,
+    f: &JsFunction,
     args: &[Arg],
-) -> Result<Option<String>, String> {
+) -> Result<T, EngineError> {
     deno_core::scope!(scope, runtime);
     v8::tc_scope!(let scope, scope);
     let mut locals: Vec<v8::Local<v8::Value>> = Vec::with_capacity(args.len());
@@ -499,24 +520,28 @@ pub(crate) fn call(
             Arg::Int(n) => v8::Integer::new_from_unsigned(scope, *n).into(),
             Arg::Str(text) => match v8::String::new(scope, text) {
                 Some(string) => string.into(),
-                None => return Err("a string too long for the engine".to_owned()),
+                None => return Err(EngineError::StringTooLong),
             },
             Arg::Undefined => v8::undefined(scope).into(),
         });
     }
-    let function = v8::Local::new(scope, f);
+    let function = v8::Local::new(scope, &f.function);
     let receiver = v8::undefined(scope).into();
     match function.call(scope, receiver, &locals) {
-        Some(value) if value.is_string() => Ok(Some(value.to_rust_string_lossy(scope))),
-        Some(_) => Ok(None),
+        Some(value) => {
+            deno_core::serde_v8::from_v8(scope, value).map_err(|source| EngineError::Unexpected {
+                function: f.name,
+                source,
+            })
+        }
         // A stopped entry has nothing to report, and building an error
         // while terminating only makes deno_core print warnings.
-        None if scope.has_terminated() => Err("the engine stopped running JavaScript".to_owned()),
+        None if scope.has_terminated() => Err(EngineError::Terminated),
         None => match scope.exception() {
-            Some(exception) => {
-                Err(deno_core::error::JsError::from_v8_exception(scope, exception).to_string())
-            }
-            None => Err("the engine stopped running JavaScript".to_owned()),
+            Some(exception) => Err(EngineError::Threw(
+                deno_core::error::JsError::from_v8_exception(scope, exception),
+            )),
+            None => Err(EngineError::Terminated),
         },
     }
 }
@@ -524,15 +549,21 @@ pub(crate) fn call(
 /// Looks up `__ssrt.<name>`, which the bootstrap must have defined.
 pub(crate) fn function(
     runtime: &mut JsRuntime,
-    name: &str,
-) -> Result<v8::Global<v8::Function>, String> {
+    name: &'static str,
+) -> Result<JsFunction, EngineError> {
     let value = runtime
         .execute_script("ssrt:entrypoint", format!("globalThis.__ssrt.{name}"))
-        .map_err(|e| format!("ssrt bootstrap: {e}"))?;
+        .map_err(|source| EngineError::Bootstrap {
+            script: "ssrt:entrypoint",
+            source,
+        })?;
     deno_core::scope!(scope, runtime);
     let local = v8::Local::new(scope, value);
     let function: v8::Local<v8::Function> = local
         .try_into()
-        .map_err(|_| format!("ssrt bootstrap: __ssrt.{name} is not a function"))?;
-    Ok(v8::Global::new(scope, function))
+        .map_err(|_| EngineError::NotAFunction(name))?;
+    Ok(JsFunction {
+        name,
+        function: v8::Global::new(scope, function),
+    })
 }

@@ -14,7 +14,8 @@
 //! given up on keeps its memory.
 
 use crate::crash::{self, Crash};
-use crate::engine::{Engine, EngineLimits, EngineState};
+use crate::engine::{Engine, EngineLimits, EngineState, LoadCounts};
+use crate::error::EngineError;
 use crate::ledger::{Ledger, Owed};
 use crate::watchdog::Interrupter;
 use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
@@ -55,12 +56,14 @@ const REATTACH_PATIENCE: Duration = Duration::from_secs(2);
 pub enum StartError {
     #[error(transparent)]
     Layout(#[from] LayoutError),
-    #[error("{0}")]
-    Engine(String),
     #[error("the app failed to load:\n{0}")]
-    Load(String),
+    Load(#[source] EngineError),
     #[error("cannot start the engine thread: {0}")]
     Thread(#[from] std::io::Error),
+    #[error("the engine thread stopped while loading")]
+    Stopped,
+    #[error("an engine panicked while loading")]
+    Panicked,
 }
 
 enum Job {
@@ -251,11 +254,11 @@ pub(crate) fn engine_restarted() -> ActionError {
 
 /// Starts engine `index`'s thread, loads the app on it and waits until it
 /// is loaded; a supervisor thread restarts it if it crashes. Returns the
-/// handle and `loadApp`'s JSON summary.
+/// handle and what `loadApp` found.
 pub(crate) fn start(
     recipe: Arc<Recipe>,
     index: usize,
-) -> Result<(EngineHandle, String), StartError> {
+) -> Result<(EngineHandle, LoadCounts), StartError> {
     let (events_tx, events) = std::sync::mpsc::channel();
     let (jobs_tx, jobs_rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
@@ -281,9 +284,7 @@ pub(crate) fn start(
     std::thread::Builder::new()
         .name(format!("ssrt-supervisor-{index}"))
         .spawn(move || supervisor.run(&events))?;
-    let summary = ready_rx
-        .recv()
-        .map_err(|_| StartError::Engine("the engine thread stopped while loading".into()))??;
+    let summary = ready_rx.recv().map_err(|_| StartError::Stopped)??;
     Ok((EngineHandle { shared }, summary))
 }
 
@@ -308,8 +309,8 @@ enum Event {
     /// The engine loaded the app and serves from now on.
     Loaded {
         generation: u64,
-        /// `loadApp`'s JSON summary.
-        summary: String,
+        /// What `loadApp` found.
+        summary: LoadCounts,
         took: Duration,
         /// Connections whose sessions it attached again.
         reattached: usize,
@@ -318,7 +319,7 @@ enum Event {
     /// ended normally and hands the queue back.
     LoadFailed {
         generation: u64,
-        error: String,
+        error: EngineError,
         jobs: mpsc::UnboundedReceiver<Job>,
     },
     /// The engine's heap stays full of the app's own data
@@ -343,7 +344,7 @@ struct Supervisor {
     index: usize,
     events: std::sync::mpsc::Sender<Event>,
     /// Where the first load's outcome goes; `None` once it has.
-    ready: Option<std::sync::mpsc::Sender<Result<String, StartError>>>,
+    ready: Option<std::sync::mpsc::Sender<Result<LoadCounts, StartError>>>,
     /// The current engine's.
     generation: u64,
     /// When the current engine began serving.
@@ -412,8 +413,8 @@ impl Supervisor {
                 Event::Crashed { generation, crash } => {
                     self.lost_engines += 1;
                     if let Some(ready) = self.ready.take() {
-                        let why = format!("the JavaScript engine crashed: {}", crash.what);
-                        let _ = ready.send(Err(StartError::Load(why)));
+                        let crashed = EngineError::Crashed(crash.what.clone());
+                        let _ = ready.send(Err(StartError::Load(crashed)));
                         return;
                     }
                     if generation == self.generation {
@@ -549,7 +550,7 @@ impl EngineThread {
         crash::watch_this_thread(move |crash| {
             let _ = crashes.send(Event::Crashed { generation, crash });
         });
-        let failed = |error: String, jobs| {
+        let failed = |error: EngineError, jobs| {
             crash::stop_watching_this_thread();
             let _ = self.events.send(Event::LoadFailed {
                 generation,
@@ -562,7 +563,13 @@ impl EngineThread {
             .build()
         {
             Ok(runtime) => runtime,
-            Err(e) => return failed(format!("cannot start the engine's runtime: {e}"), jobs),
+            Err(source) => {
+                let error = EngineError::Thread {
+                    what: "engine's event loop",
+                    source,
+                };
+                return failed(error, jobs);
+            }
         };
         if !delay.is_zero() {
             runtime.block_on(refuse(&mut jobs, delay));

@@ -8,6 +8,7 @@
 mod compiler;
 mod crash;
 mod engine;
+mod error;
 mod host;
 mod ledger;
 mod manifest;
@@ -17,6 +18,7 @@ mod pool;
 mod watchdog;
 
 pub use compiler::{CompileError, Compiler, SourceKind, evaluate_config_files};
+pub use error::EngineError;
 pub use host::StartError;
 pub use pool::{AppHandle, AppOptions, LoadSummary, MiddlewareCounts, start};
 pub use ssrt_ops::process::console_writes;

@@ -11,7 +11,7 @@
 //! after a crash) or stuck (in one piece of JavaScript for [`STUCK`]) move,
 //! with the connection, to another engine.
 
-use crate::engine::EngineLimits;
+use crate::engine::{EngineLimits, LoadCounts};
 use crate::host::{self, EngineHandle, Health, Recipe, StartError};
 use crate::manifest::Manifest;
 use crate::placement::Placement;
@@ -117,7 +117,7 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
         delivery: Arc::from(options.delivery),
         session_listener,
     });
-    let loaded: Vec<Result<(EngineHandle, String), StartError>> = if count == 1 {
+    let loaded: Vec<Result<(EngineHandle, LoadCounts), StartError>> = if count == 1 {
         vec![host::start(recipe, 0)]
     } else {
         std::thread::scope(|scope| {
@@ -129,25 +129,17 @@ pub fn start(options: AppOptions) -> Result<(AppHandle, LoadSummary), StartError
                 .collect();
             loading
                 .into_iter()
-                .map(|loading| {
-                    loading.join().unwrap_or_else(|_| {
-                        Err(StartError::Engine(
-                            "an engine panicked while loading".into(),
-                        ))
-                    })
-                })
+                .map(|loading| loading.join().unwrap_or(Err(StartError::Panicked)))
                 .collect()
         })
     };
-    let mut engines = Vec::with_capacity(count);
-    let mut summary = String::new();
-    for outcome in loaded {
-        let (engine, loaded) = outcome?;
-        engines.push(engine);
-        summary = loaded;
-    }
-    let counts: LoadCounts = serde_json::from_str(&summary)
-        .map_err(|e| StartError::Engine(format!("loadApp's summary is unreadable: {e}")))?;
+    let (engines, counts): (Vec<EngineHandle>, Vec<LoadCounts>) = loaded
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    // Every engine loaded the same app; there is at least one.
+    let counts = counts[0];
     let pool = Pool {
         engines,
         placement,
@@ -175,14 +167,6 @@ impl ssrt_ops::Responder for Answer {
         // The asker may have gone away (a client that hung up).
         let _ = self.0.send(outcome);
     }
-}
-
-/// `loadApp`'s summary.
-#[derive(serde::Deserialize)]
-struct LoadCounts {
-    server: usize,
-    shared: usize,
-    http: MiddlewareCounts,
 }
 
 impl AppHandle {

@@ -4,7 +4,8 @@
 use serde_json::{Value, json};
 use ssrt_project::{Config, Project};
 use ssrt_runtime::{
-    ActionError, AppHandle, AppOptions, Call, CallOrigin, Publication, Publisher, Responder,
+    ActionError, AppHandle, AppOptions, Audience, Call, CallOrigin, Publication, Publisher,
+    Responder,
 };
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -175,4 +176,22 @@ async fn callbacks_twice_never_and_later() {
     let first = call(&app, "app.count", None).await.unwrap();
     let second = call(&app, "app.count", None).await.unwrap();
     assert_eq!(second.as_i64().unwrap(), first.as_i64().unwrap() + 1);
+}
+
+#[tokio::test]
+async fn publish_reaches_the_servers_publisher() {
+    let (app, recorder) = start();
+    assert_eq!(
+        call(&app, "app.shout", Some(json!("hi all"))).await,
+        Ok(json!(true))
+    );
+    let published = recorder.0.lock().unwrap().clone();
+    assert_eq!(
+        published,
+        [Publication {
+            audience: Audience::Broadcast,
+            event: "newMessage".into(),
+            params: r#""hi all""#.into(),
+        }]
+    );
 }
