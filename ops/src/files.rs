@@ -1,18 +1,21 @@
 //! Reading files for the module system and the `fs` shim: the app's files on
 //! disk, and the npm packages embedded in the binary.
 
+use crate::OpError;
 use deno_core::op2;
-use deno_error::JsErrorBox;
 use std::io::ErrorKind;
 
 /// The text of a file, or `null` when there is none.
 #[op2]
 #[string]
-pub fn op_fs_read_text(#[string] path: &str) -> Result<Option<String>, JsErrorBox> {
+pub fn op_fs_read_text(#[string] path: &str) -> Result<Option<String>, OpError> {
     match std::fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(JsErrorBox::generic(format!("{path}: {e}"))),
+        Err(source) => Err(OpError::Io {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -38,9 +41,11 @@ pub fn op_fs_kind(#[string] path: &str) -> u32 {
 /// The names in a directory, sorted.
 #[op2]
 #[serde]
-pub fn op_fs_read_dir(#[string] path: &str) -> Result<Vec<String>, JsErrorBox> {
-    let entries =
-        std::fs::read_dir(path).map_err(|e| JsErrorBox::generic(format!("{path}: {e}")))?;
+pub fn op_fs_read_dir(#[string] path: &str) -> Result<Vec<String>, OpError> {
+    let entries = std::fs::read_dir(path).map_err(|source| OpError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     let mut names: Vec<String> = entries
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())

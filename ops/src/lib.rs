@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod dispatch;
+mod error;
 pub mod files;
 pub mod online;
 pub mod process;
@@ -12,12 +13,12 @@ pub mod redis;
 pub mod sessions;
 
 use deno_core::OpState;
-use deno_error::JsErrorBox;
 use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use cache::CompileCache;
 pub use dispatch::{ActionError, CallTable, Completed, Responder};
+pub use error::OpError;
 pub use publish::{Audience, Publication, Publisher, PublisherSlot};
 pub use sessions::{SessionListener, SessionListenerSlot};
 
@@ -73,8 +74,8 @@ pub fn extension() -> deno_core::Extension {
 /// when this engine has none.
 pub(crate) fn from_state<T: Clone + 'static>(
     state: &Rc<RefCell<OpState>>,
-    what: &str,
-) -> Result<T, JsErrorBox> {
+    what: &'static str,
+) -> Result<T, OpError> {
     let value = state.borrow().try_borrow::<T>().cloned();
-    value.ok_or_else(|| JsErrorBox::generic(format!("this engine has no {what}")))
+    value.ok_or(OpError::NoState(what))
 }

@@ -42,16 +42,14 @@ pub fn op_publish(
     #[serde] targets: Vec<String>,
     #[string] event: String,
     #[string] params: String,
-) -> Result<(), deno_error::JsErrorBox> {
+) -> Result<(), crate::OpError> {
     let audience = match kind {
         "broadcast" => Audience::Broadcast,
         "user" => Audience::Users(targets),
         "channel" => Audience::Channels(targets),
         "socket" => Audience::Sockets(targets),
         other => {
-            return Err(deno_error::JsErrorBox::type_error(format!(
-                "unknown audience {other}"
-            )));
+            return Err(crate::OpError::UnknownAudience(other.to_owned()));
         }
     };
     match state.try_borrow::<PublisherSlot>() {

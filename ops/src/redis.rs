@@ -2,18 +2,13 @@
 //! transaction, against a numbered database. Replies come back as JSON in
 //! node_redis shapes (see `ssrt_store::Reply`).
 
+use crate::OpError;
 use deno_core::{OpState, op2};
-use deno_error::JsErrorBox;
-use ssrt_store::{Store, StoreError};
+use ssrt_store::Store;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-/// A store failure as the JavaScript error the app's callback receives.
-pub(crate) fn js_error(e: StoreError) -> JsErrorBox {
-    JsErrorBox::generic(e.to_string())
-}
-
-fn store(state: &Rc<RefCell<OpState>>) -> Result<Store, JsErrorBox> {
+fn store(state: &Rc<RefCell<OpState>>) -> Result<Store, OpError> {
     crate::from_state(state, "store")
 }
 
@@ -23,9 +18,9 @@ pub async fn op_store_command(
     state: Rc<RefCell<OpState>>,
     #[smi] db: u32,
     #[serde] args: Vec<String>,
-) -> Result<serde_json::Value, JsErrorBox> {
+) -> Result<serde_json::Value, OpError> {
     let store = store(&state)?;
-    let reply = store.command(db, &args).await.map_err(js_error)?;
+    let reply = store.command(db, &args).await?;
     Ok(reply.to_json())
 }
 
@@ -37,9 +32,9 @@ pub async fn op_store_transaction(
     state: Rc<RefCell<OpState>>,
     #[smi] db: u32,
     #[serde] commands: Vec<Vec<String>>,
-) -> Result<(Vec<serde_json::Value>, Vec<Option<String>>), JsErrorBox> {
+) -> Result<(Vec<serde_json::Value>, Vec<Option<String>>), OpError> {
     let store = store(&state)?;
-    let outcomes = store.transaction(db, &commands).await.map_err(js_error)?;
+    let outcomes = store.transaction(db, &commands).await?;
     Ok(outcomes
         .into_iter()
         .map(|outcome| match outcome {

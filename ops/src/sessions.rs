@@ -3,8 +3,8 @@
 //! server, so that a user's and a channel's events reach every tab of the
 //! session.
 
+use crate::OpError;
 use deno_core::{OpState, op2};
-use deno_error::JsErrorBox;
 use ssrt_store::Sessions;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,7 +24,7 @@ pub trait SessionListener: Send + Sync + 'static {
 /// The engine's session listener, as kept in its `OpState`.
 pub struct SessionListenerSlot(pub Box<dyn SessionListener>);
 
-fn sessions(state: &Rc<RefCell<OpState>>) -> Result<Sessions, JsErrorBox> {
+fn sessions(state: &Rc<RefCell<OpState>>) -> Result<Sessions, OpError> {
     crate::from_state(state, "session store")
 }
 
@@ -36,11 +36,11 @@ pub async fn op_session_set(
     #[number] created_at: i64,
     #[string] field: String,
     #[string] value: String,
-) -> Result<(), JsErrorBox> {
+) -> Result<(), OpError> {
     sessions(&state)?
         .set_field(&id, created_at, &field, &value)
         .await
-        .map_err(crate::redis::js_error)
+        .map_err(OpError::from)
 }
 
 /// Gives a session a new id and tells the server; returns the new id.
@@ -49,11 +49,8 @@ pub async fn op_session_set(
 pub async fn op_session_rotate(
     state: Rc<RefCell<OpState>>,
     #[string] id: String,
-) -> Result<String, JsErrorBox> {
-    let new_id = sessions(&state)?
-        .rotate(&id)
-        .await
-        .map_err(crate::redis::js_error)?;
+) -> Result<String, OpError> {
+    let new_id = sessions(&state)?.rotate(&id).await?;
     if let Some(listener) = state.borrow().try_borrow::<SessionListenerSlot>() {
         listener.0.session_rotated(&id, &new_id);
     }

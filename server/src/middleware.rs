@@ -56,10 +56,14 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
             Outcome::PassedOn => {}
         }
     }
+    if !stages.secondary {
+        return next.run(Request::from_parts(parts, Body::from(body))).await;
+    }
+    // Kept for the secondary stage, which runs on ssrt's 404s.
     let response = next
         .run(Request::from_parts(parts.clone(), Body::from(body.clone())))
         .await;
-    if !stages.secondary || response.status() != StatusCode::NOT_FOUND {
+    if response.status() != StatusCode::NOT_FOUND {
         return response;
     }
     match run(&state, &stages, MiddlewareStage::Secondary, &parts, &body).await {
