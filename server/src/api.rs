@@ -2,6 +2,7 @@
 //! `GET /<prefix>/<file path>/<action>[.json|.html]?<params>`.
 
 use crate::call_log::CallLog;
+use crate::pages;
 use crate::state::AppState;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -80,12 +81,8 @@ fn reply_0_2(outcome: Result<String, ActionError>, format: Format) -> Response {
             (text_json, error.to_string()).into_response()
         }
         (Err(e), Format::Html) => {
-            let body = format!(
-                "<h3>SocketStream API Error</h3><pre>{}: {}</pre>",
-                escape_html(&e.code),
-                escape_html(&e.message)
-            );
-            (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response()
+            let body = pages::api_error(&format!("{}: {}", e.code, e.message));
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(body.into_string())).into_response()
         }
     }
 }
@@ -148,9 +145,7 @@ fn unauthorized(state: &AppState) -> Response {
     let realm = state.config.settings.api.auth.basic.realm.replace('"', "'");
     let mut response = (
         StatusCode::UNAUTHORIZED,
-        Html(page(
-            "<h3>SocketStream API Error</h3><p>Authentication required</p>",
-        )),
+        Html(pages::api_unauthorized().into_string()),
     )
         .into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
@@ -162,66 +157,14 @@ fn unauthorized(state: &AppState) -> Response {
 }
 
 fn api_error(message: &str) -> Response {
-    let body = format!(
-        "<h3>SocketStream API Error</h3><pre>{}</pre>",
-        escape_html(message)
-    );
+    let body = pages::api_error(message).into_string();
     (StatusCode::BAD_REQUEST, Html(body)).into_response()
 }
 
 /// **(ssrt)** A real index: every public action, linked, per file.
 fn index_page(state: &AppState, only: Option<&str>) -> Response {
     let prefix = &state.config.settings.api.prefix;
-    let mut body = String::from("<h3>SocketStream API</h3>");
-    body.push_str(&format!(
-        "<p>Call any action as <code>/{0}/&lt;file&gt;/&lt;action&gt;.json?params</code>, e.g. <code>/{0}/app/square.json?25</code>.</p>",
-        escape_html(prefix)
-    ));
-    for (file, description) in &state.actions.0 {
-        if only.is_some_and(|only| only != file) {
-            continue;
-        }
-        body.push_str(&format!(
-            "<h4>{}{}</h4><ul>",
-            escape_html(file),
-            if description.authenticate {
-                " (requires Basic Auth)"
-            } else {
-                ""
-            }
-        ));
-        for action in &description.actions {
-            let action = action.replace('.', "/");
-            let url = format!("/{prefix}/{file}/{action}.json");
-            body.push_str(&format!(
-                "<li><a href=\"{0}\">{0}</a></li>",
-                escape_html(&url)
-            ));
-        }
-        body.push_str("</ul>");
-    }
-    Html(page(&body)).into_response()
-}
-
-fn page(body: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>SocketStream API</title></head><body>{body}</body></html>"
-    )
-}
-
-pub(crate) fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    Html(pages::api_index(prefix, &state.actions, only).into_string()).into_response()
 }
 
 #[cfg(test)]
@@ -280,13 +223,5 @@ mod tests {
         );
         headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic !!!"));
         assert_eq!(basic_credentials(&headers), None);
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape_html("<a href=\"x\">&'"),
-            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
-        );
     }
 }

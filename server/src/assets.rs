@@ -3,6 +3,7 @@
 //! watched change does (live reload, or a re-pack).
 
 use crate::hub::Hub;
+use crate::pages;
 use crate::protocol;
 use crate::state::AppState;
 use axum::Router;
@@ -25,7 +26,7 @@ pub fn live_routes(router: Router<AppState>) -> Router<AppState> {
         .route("/index.html", get(live_asset))
         .route(ssrt_assets::DEV_LIB_SCRIPT, get(live_asset))
         .route(ssrt_assets::DEV_LIB_STYLESHEET, get(live_asset))
-        .route("/css/app.styl", get(live_asset))
+        .route(ssrt_assets::DEV_APP_STYLESHEET, get(live_asset))
         .route("/client/{*path}", get(live_asset))
         .route("/shared/{*path}", get(live_asset))
 }
@@ -110,9 +111,8 @@ async fn live_asset(State(state): State<AppState>, uri: Uri) -> Response {
 /// browser console for scripts, the page itself for stylesheets and views.
 fn compile_error_response(kind: AssetKind, error: &AssetError) -> Response {
     let message = error.to_string();
-    let quoted = protocol::json_string(&message);
     let body = match kind {
-        AssetKind::Script => format!("console.error(\"ssrt: cannot compile \" + {quoted});\n"),
+        AssetKind::Script => pages::console_error(&message) + "\n",
         AssetKind::Stylesheet => {
             let css_text = message
                 .replace('\\', "\\\\")
@@ -125,14 +125,7 @@ fn compile_error_response(kind: AssetKind, error: &AssetError) -> Response {
             )
         }
         AssetKind::Page => {
-            let html = crate::api::escape_html(&message);
-            // The client library keeps the live reload working while the page is broken.
-            format!(
-                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Compile error</title>\
-                 <script src=\"{}\"></script><script>console.error(\"ssrt: cannot compile \" + {quoted});</script>\
-                 </head><body><h3>ssrt cannot render the page</h3><pre>{html}</pre></body></html>",
-                ssrt_assets::DEV_LIB_SCRIPT
-            )
+            pages::compile_error(&message, ssrt_assets::DEV_LIB_SCRIPT).into_string()
         }
     };
     let status = if kind == AssetKind::Page {

@@ -81,19 +81,13 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     }
     match state.assets.view(&check.view_name).await {
         Ok(Some(view)) => Html(view).into_response(),
-        Ok(None) => Html(FALLBACK).into_response(),
+        Ok(None) => Html(crate::pages::browser_not_supported().into_string()).into_response(),
         Err(error) => {
             tracing::error!("browser_check.view_name: {error}");
-            Html(FALLBACK).into_response()
+            Html(crate::pages::browser_not_supported().into_string()).into_response()
         }
     }
 }
-
-/// Shown when the app has no incompatible view of its own.
-const FALLBACK: &str = "<!DOCTYPE html><html><head><meta charset=\"utf-8\">\
-    <title>Browser not supported</title></head><body><h3>Sorry, this browser is not \
-    supported</h3><p>This app needs a browser with WebSockets: a current Chrome, \
-    Firefox, Safari or Edge.</p></body></html>";
 
 #[cfg(test)]
 mod tests {

@@ -11,6 +11,7 @@ mod call_log;
 mod hub;
 mod middleware;
 mod outbox;
+mod pages;
 pub mod protocol;
 mod pubsub;
 mod session_cookie;
@@ -443,10 +444,8 @@ fn router(state: AppState, project: &Project) -> Router {
 
 /// A 404 that tells a newcomer what this server does serve.
 pub(crate) async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
-    let path = api::escape_html(uri.path());
-    let body = format!(
-        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Not found</title></head>\
-         <body><h3>Not found: {path}</h3><p>No such file in <code>public/</code>.</p></body></html>"
-    );
-    (StatusCode::NOT_FOUND, Html(body))
+    (
+        StatusCode::NOT_FOUND,
+        Html(pages::not_found(uri.path()).into_string()),
+    )
 }
