@@ -25,6 +25,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 pub const DEV_LIB_SCRIPT: &str = "/_ssrt/lib.js";
 /// Where the development bundle of `lib/css` is served.
 pub const DEV_LIB_STYLESHEET: &str = "/_ssrt/lib.css";
+/// Where the app's stylesheet (`app/css/app.styl`, `.less` or `.css`) is
+/// served, compiled, in development; the URL SocketStream used.
+pub const DEV_APP_STYLESHEET: &str = "/css/app.styl";
 
 #[derive(Debug, thiserror::Error)]
 pub enum AssetError {
@@ -99,7 +102,7 @@ impl Assets {
         match url_path {
             "/" | "/index.html" => Some(AssetKind::Page),
             DEV_LIB_SCRIPT => Some(AssetKind::Script),
-            DEV_LIB_STYLESHEET | "/css/app.styl" => Some(AssetKind::Stylesheet),
+            DEV_LIB_STYLESHEET | DEV_APP_STYLESHEET => Some(AssetKind::Stylesheet),
             _ if url_path.starts_with("/client/") || url_path.starts_with("/shared/") => {
                 Some(AssetKind::Script)
             }
@@ -140,7 +143,7 @@ impl Assets {
             "/" => Some(sources.page(&page::live_tags(sources).await?).await?),
             DEV_LIB_SCRIPT => Some(sources::joined(&sources.library_script().await?)),
             DEV_LIB_STYLESHEET => Some(sources::joined(&sources.library_stylesheet()?)),
-            "/css/app.styl" => Some(sources.stylesheet().await?),
+            DEV_APP_STYLESHEET => Some(sources.stylesheet().await?),
             _ => sources.code_at(url_path).await?,
         })
     }

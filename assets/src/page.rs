@@ -1,12 +1,12 @@
 //! The tags the `SocketStream` helper in `app/views/app.jade` stands for.
 
 use crate::sources::Sources;
-use crate::{AssetError, DEV_LIB_SCRIPT, DEV_LIB_STYLESHEET};
+use crate::{AssetError, DEV_APP_STYLESHEET, DEV_LIB_SCRIPT, DEV_LIB_STYLESHEET};
 
 /// Development: the lib bundles, the live stylesheet, a script per shared and
 /// client file, and the templates.
 pub(crate) async fn live_tags(sources: &Sources) -> Result<String, AssetError> {
-    let mut tags = stylesheet(DEV_LIB_STYLESHEET) + stylesheet("/css/app.styl").as_str();
+    let mut tags = stylesheet(DEV_LIB_STYLESHEET) + stylesheet(DEV_APP_STYLESHEET).as_str();
     tags.push_str(&script(DEV_LIB_SCRIPT));
     for file in sources.code_files()? {
         tags.push_str(&script(&file.url));
