@@ -263,15 +263,17 @@ fn command(line: &str) -> Option<Command> {
     }
 }
 
-/// Whether an entry is ready to run: brackets, strings and comments closed;
-/// in CoffeeScript also no trailing `->`, operator or open block (a block
-/// ends with an empty line).
+/// Whether an entry is ready to run. JavaScript: swc's parser ran out of
+/// input (an open bracket, block comment or template literal); any other
+/// syntax error is for the engine to report. CoffeeScript: brackets, strings
+/// and comments closed, and no trailing `->`, operator or open block (a
+/// block ends with an empty line).
 fn is_complete(entry: &str, language: Language) -> bool {
-    if !brackets_closed(entry, language) {
-        return false;
-    }
     if language == Language::JavaScript {
-        return true;
+        return javascript_complete(entry);
+    }
+    if !coffee_brackets_closed(entry) {
+        return false;
     }
     let lines: Vec<&str> = entry.trim_end_matches('\n').lines().collect();
     if lines.len() > 1 {
@@ -283,10 +285,35 @@ fn is_complete(entry: &str, language: Language) -> bool {
         .any(|end| last.ends_with(end))
 }
 
-/// Scans for unclosed brackets, strings, template literals and comments.
-fn brackets_closed(entry: &str, language: Language) -> bool {
+fn javascript_complete(entry: &str) -> bool {
+    use swc_core::common::{BytePos, FileName, SourceMap, Spanned, sync::Lrc};
+    use swc_core::ecma::ast::EsVersion;
+    use swc_core::ecma::parser::error::SyntaxError;
+    use swc_core::ecma::parser::{EsSyntax, Syntax, parse_file_as_script};
+    let map: Lrc<SourceMap> = Lrc::default();
+    let file = map.new_source_file(Lrc::new(FileName::Anon), entry.to_owned());
+    let mut recovered = Vec::new();
+    let syntax = Syntax::Es(EsSyntax::default());
+    let parsed = parse_file_as_script(&file, syntax, EsVersion::latest(), None, &mut recovered);
+    // The parser recovers from some errors (a missing `}`) and lists them.
+    let mut errors = parsed.err().into_iter().chain(recovered);
+    let content_end =
+        file.start_pos + BytePos(entry.trim_end().len().try_into().unwrap_or(u32::MAX));
+    !errors.any(|error| {
+        error.span().lo >= content_end
+            || matches!(
+                error.kind(),
+                SyntaxError::Eof
+                    | SyntaxError::UnterminatedBlockComment
+                    | SyntaxError::UnterminatedTpl
+            )
+    })
+}
+
+/// Scans CoffeeScript for unclosed brackets, strings and comments.
+fn coffee_brackets_closed(entry: &str) -> bool {
     let mut depth: i32 = 0;
-    let mut chars = entry.chars().peekable();
+    let mut chars = entry.chars();
     while let Some(c) = chars.next() {
         match c {
             '"' | '\'' | '`' => {
@@ -303,32 +330,11 @@ fn brackets_closed(entry: &str, language: Language) -> bool {
                     return false;
                 }
             }
-            '#' if language == Language::CoffeeScript => {
+            '#' => {
                 for d in chars.by_ref() {
                     if d == '\n' {
                         break;
                     }
-                }
-            }
-            '/' if language == Language::JavaScript && chars.peek() == Some(&'/') => {
-                for d in chars.by_ref() {
-                    if d == '\n' {
-                        break;
-                    }
-                }
-            }
-            '/' if language == Language::JavaScript && chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut closed = false;
-                while let Some(d) = chars.next() {
-                    if d == '*' && chars.peek() == Some(&'/') {
-                        chars.next();
-                        closed = true;
-                        break;
-                    }
-                }
-                if !closed {
-                    return false;
                 }
             }
             '(' | '[' | '{' => depth += 1,
@@ -392,9 +398,17 @@ mod tests {
         assert!(is_complete("1 + 1\n", js));
         assert!(!is_complete("function f() {\n", js));
         assert!(is_complete("function f() {\n  return '}'\n}\n", js));
-        assert!(!is_complete("'open\n", js));
+        assert!(!is_complete("`open ${\n", js));
         assert!(!is_complete("/* still\n", js));
+        assert!(!is_complete("[1,\n", js));
         assert!(is_complete("x // (\n", js));
+        // Neither a regular expression's brackets nor a template's `${}`
+        // are open brackets.
+        assert!(is_complete("'a(b'.match(/\\(/)\n", js));
+        assert!(is_complete("`${1 + 1} {`\n", js));
+        // A string does not span lines: the engine reports the error.
+        assert!(is_complete("'open\n", js));
+        assert!(is_complete("1 +* 2\n", js));
     }
 
     #[test]
