@@ -3,9 +3,8 @@
 //! and packing for production (names, minifying, compressed copies, cache
 //! headers, re-packing on change).
 
-use crate::support::{PATIENCE, Server, copy_fixture};
+use crate::support::{PATIENCE, Server, copy_fixture, eventually};
 use std::path::Path;
-use std::time::Instant;
 
 async fn get(url: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut request = reqwest::Client::new().get(url);
@@ -21,18 +20,8 @@ async fn text(url: &str) -> String {
 
 /// Polls `url` until its body satisfies `done` (files change under a watcher).
 async fn wait_for_body(url: &str, done: impl Fn(&str) -> bool) -> String {
-    let started = Instant::now();
-    loop {
-        let body = text(url).await;
-        if done(&body) {
-            return body;
-        }
-        assert!(
-            started.elapsed() < PATIENCE,
-            "{url} never changed; it serves:\n{body}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let what = format!("a change to {url}");
+    eventually(PATIENCE, &what, async || text(url).await, |body| done(body)).await
 }
 
 fn packed_files(root: &Path) -> Vec<String> {
@@ -378,22 +367,16 @@ async fn a_less_or_css_stylesheet_serves_when_there_is_no_stylus_one() {
         "h1 {\n  color: @nowhere;\n}\n",
     )
     .unwrap();
-    let started = Instant::now();
-    loop {
-        let css = text(&server.url("/css/app.styl")).await;
-        if css.contains("app/css/app.less:2") && css.contains("@nowhere") {
-            break;
-        }
-        assert!(started.elapsed() < PATIENCE, "no Less error shown: {css}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_body(&server.url("/css/app.styl"), |css| {
+        css.contains("app/css/app.less:2") && css.contains("@nowhere")
+    })
+    .await;
 
     // Plain CSS, as it is.
     std::fs::remove_file(dir.join("app/css/app.less")).unwrap();
     std::fs::write(dir.join("app/css/app.css"), "p { margin: 0 }\n").unwrap();
-    let started = Instant::now();
-    while text(&server.url("/css/app.styl")).await != "p { margin: 0 }\n" {
-        assert!(started.elapsed() < PATIENCE, "app.css not served");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_for_body(&server.url("/css/app.styl"), |css| {
+        css == "p { margin: 0 }\n"
+    })
+    .await;
 }

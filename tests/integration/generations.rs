@@ -287,16 +287,13 @@ async fn a_0_2_app_gets_server_events_and_session_disconnects() {
     assert_eq!(code, "APPLICATION_ERROR");
     // The closed tab's events come when the server has seen it close,
     // before or after the exception.
-    let deadline = std::time::Instant::now() + crate::support::PATIENCE;
-    let seen = loop {
-        let seen = staying.reply("watch.seen", json!([])).await;
-        if seen.as_array().is_some_and(|seen| seen.len() >= 5)
-            || std::time::Instant::now() > deadline
-        {
-            break seen;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let seen = crate::support::eventually(
+        crate::support::PATIENCE,
+        "five server events",
+        async || staying.reply("watch.seen", json!([])).await,
+        |seen| seen.as_array().is_some_and(|seen| seen.len() >= 5),
+    )
+    .await;
     let mut seen: Vec<&str> = seen
         .as_array()
         .expect("a list")

@@ -132,13 +132,35 @@ async fn public_files_are_served_and_nothing_outside_them() {
     let robots = get(&server.url("/robots.txt")).await;
     assert_eq!(robots.status(), 200);
     assert_eq!(robots.text().await.unwrap(), "static file\n");
+    // Sent as raw request lines: an HTTP client's URL parser would turn
+    // `/../config` into `/config` before sending it.
     for path in [
         "/../config/app.json",
+        "/public/../config/app.json",
         "/%2e%2e/config/app.json",
         "/..%2fconfig%2fapp.json",
         "/nothing.txt",
     ] {
-        let response = get(&server.url(path)).await;
-        assert_eq!(response.status(), 404, "{path}");
+        let (status, body) = raw_get(server.port, path).await;
+        assert_eq!(status, 404, "{path}: {body}");
     }
+}
+
+/// `GET path` written as it is on a new connection: the status and the body.
+async fn raw_get(port: u16, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP response: {response}"));
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, body.to_owned())
 }

@@ -2,7 +2,7 @@
 //! sessions resume on any instance and events reach clients of every instance.
 
 use crate::support::outage::{Load, OUTAGE_ACTIONS, deliver_after, timed_reply};
-use crate::support::{Client, Redis, copy_fixture};
+use crate::support::{Client, Redis, copy_fixture, eventually};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -96,21 +96,6 @@ fn production_without_redis_is_a_clear_start_up_error() {
     assert!(text.contains("\"store\": \"embedded\""), "{text}");
 }
 
-/// Polls `attempt` until it returns true or `within` has passed.
-async fn eventually<F: std::future::Future<Output = bool>>(
-    within: std::time::Duration,
-    mut attempt: impl FnMut() -> F,
-) -> bool {
-    let deadline = std::time::Instant::now() + within;
-    while std::time::Instant::now() < deadline {
-        if attempt().await {
-            return true;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    false
-}
-
 #[tokio::test]
 async fn redis_going_away_and_coming_back_never_takes_ssrt_down() {
     let mut redis = Redis::start();
@@ -127,16 +112,15 @@ async fn redis_going_away_and_coming_back_never_takes_ssrt_down() {
     assert!(failed.as_str().unwrap().starts_with("error:"), "{failed}");
 
     redis.restart();
-    let on_a = std::sync::Arc::new(tokio::sync::Mutex::new(on_a));
-    let recovered = eventually(Duration::from_secs(15), || {
-        let on_a = on_a.clone();
-        async move { on_a.lock().await.reply("redis.ping", json!(null)).await == "PONG" }
-    })
+    eventually(
+        Duration::from_secs(15),
+        "R reconnecting",
+        async || on_a.reply("redis.ping", json!(null)).await,
+        |reply| reply == "PONG",
+    )
     .await;
-    assert!(recovered, "R did not reconnect");
 
     // Pub/sub resubscribed on both instances: b's broadcasts reach a again.
-    let mut on_a = on_a.lock().await;
     let mut delivered = false;
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
     while !delivered && std::time::Instant::now() < deadline {

@@ -1,10 +1,9 @@
 //! Headless Chromium driven over WebDriver (Debian's `chromium` and
 //! `chromium-driver`, which `.ci/run` installs), through `fantoccini`.
 
-use super::PATIENCE;
+use super::{PATIENCE, eventually, free_port};
 use fantoccini::{Client, ClientBuilder};
 use serde_json::{Value, json};
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -104,32 +103,24 @@ impl Browser {
 
     /// Waits until the element `id` reads `expected`; fails with what it read.
     pub async fn wait_for_text(&self, id: &str, expected: &str) {
-        let started = Instant::now();
-        loop {
-            let text = self.text(id).await;
-            if text.as_deref() == Some(expected) {
-                return;
-            }
-            if started.elapsed() > PATIENCE {
-                panic!("#{id} should read {expected:?}, but reads {text:?}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("#{id} reading {expected:?}");
+        let read = async || self.text(id).await;
+        eventually(PATIENCE, &what, read, |text| {
+            text.as_deref() == Some(expected)
+        })
+        .await;
     }
 
     /// Waits until `script` returns `expected`.
     pub async fn wait_for(&self, script: &str, expected: Value) {
-        let started = Instant::now();
-        loop {
-            let value = self.run(script).await;
-            if value == expected {
-                return;
-            }
-            if started.elapsed() > PATIENCE {
-                panic!("`{script}` should give {expected}, but gives {value}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let what = format!("`{script}` giving {expected}");
+        eventually(
+            PATIENCE,
+            &what,
+            async || self.run(script).await,
+            |value| *value == expected,
+        )
+        .await;
     }
 
     pub async fn close(mut self) {
@@ -144,11 +135,4 @@ impl Drop for Browser {
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .expect("a free port")
 }

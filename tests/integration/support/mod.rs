@@ -51,6 +51,30 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Reads with `read` until `done` accepts what it read, and returns that;
+/// fails naming `what`, with the last value read, once `within` has passed.
+/// The one poller of the async tests: for state that changes under a
+/// watcher, a reconnect or another client, with no event to wait on.
+pub async fn eventually<T: std::fmt::Debug>(
+    within: Duration,
+    what: &str,
+    mut read: impl AsyncFnMut() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let started = Instant::now();
+    loop {
+        let value = read().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{what} did not happen within {within:?}; last read: {value:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A port nothing listens on right now, for a server to take (or, left
 /// unused, for a connection that must be refused).
 pub fn free_port() -> u16 {
@@ -245,6 +269,18 @@ impl Server {
     /// Everything the server printed since the last call.
     pub fn output(&self) -> String {
         self.output.try_iter().collect::<Vec<_>>().join("\n")
+    }
+
+    /// Stops the server; everything it printed that was not read yet, to
+    /// the end of its output.
+    pub fn output_to_the_end(&mut self) -> String {
+        self.kill();
+        let mut lines = Vec::new();
+        // Ends when both readers have seen the end of their pipe.
+        while let Ok(line) = self.output.recv_timeout(PATIENCE) {
+            lines.push(line);
+        }
+        lines.join("\n")
     }
 
     /// What the server prints from now until a line contains `needle`;
