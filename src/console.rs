@@ -66,7 +66,7 @@ impl Evaluator {
             Ok(outcome) => outcome,
             // The engine crashed (logged): the console goes on with the app
             // reloaded in a new one.
-            Err(e) if e.code == "engine_restarted" => {
+            Err(e) if e.is(ssrt_runtime::ErrorCode::EngineRestarted) => {
                 eprintln!(
                     "{}; the console goes on with the app reloaded (its state is lost).",
                     e.message

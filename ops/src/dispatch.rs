@@ -13,7 +13,9 @@ use deno_core::{OpState, op2};
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-/// A failed call: a SPEC 2 error code and its message.
+/// A failed call: a SPEC 2 error code and its message. The dispatcher's
+/// codes (`05_dispatch.js`) and the app's own come from JavaScript as text;
+/// ssrt's are an [`ErrorCode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct ActionError {
@@ -22,10 +24,51 @@ pub struct ActionError {
 }
 
 impl ActionError {
-    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.into(),
+            code: code.as_str().to_owned(),
             message: message.into(),
+        }
+    }
+
+    pub fn is(&self, code: ErrorCode) -> bool {
+        self.code == code.as_str()
+    }
+}
+
+/// The error codes ssrt gives a call itself, outside the dispatcher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// The action ran, or waited for its callback, past `action_timeout`.
+    ActionTimeout,
+    /// Ctrl-C in the console stopped it.
+    Interrupted,
+    /// It needed more memory than `heap_limit_mb` allows.
+    OutOfMemory,
+    /// ssrt could not run it or read its answer: a bug in ssrt.
+    InternalError,
+    /// The engines are gone for good (see `MAX_LOST_ENGINES`).
+    EngineStopped,
+    /// The engine crashed or ran out of memory while the call was in flight.
+    EngineRestarted,
+    /// The engine failed repeatedly and waits before its next restart.
+    EngineRestarting,
+    /// The HTTP API wants credentials (`exports.authenticate`); the
+    /// dispatcher gives it.
+    Unauthorized,
+}
+
+impl ErrorCode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ActionTimeout => "action_timeout",
+            ErrorCode::Interrupted => "interrupted",
+            ErrorCode::OutOfMemory => "out_of_memory",
+            ErrorCode::InternalError => "internal_error",
+            ErrorCode::EngineStopped => "engine_stopped",
+            ErrorCode::EngineRestarted => "engine_restarted",
+            ErrorCode::EngineRestarting => "engine_restarting",
+            ErrorCode::Unauthorized => "unauthorized",
         }
     }
 }
@@ -131,7 +174,7 @@ impl CallTable {
                 );
                 self.completed.push(Completed {
                     responder: pending.responder,
-                    outcome: Err(ActionError::new("action_timeout", message)),
+                    outcome: Err(ActionError::new(ErrorCode::ActionTimeout, message)),
                 });
                 expired += 1;
             }

@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 pub use cache::CompileCache;
-pub use dispatch::{ActionError, CallTable, Completed, Responder};
+pub use dispatch::{ActionError, CallTable, Completed, ErrorCode, Responder};
 pub use error::OpError;
 pub use publish::{Audience, Publication, Publisher, PublisherSlot};
 pub use sessions::{SessionListener, SessionListenerSlot};

@@ -11,7 +11,8 @@ use crate::error::EngineError;
 use crate::watchdog::{Interrupter, StoppedBy, Watchdog};
 use deno_core::{JsRuntime, PollEventLoopOptions, RuntimeOptions, v8};
 use ssrt_ops::{
-    ActionError, CallTable, CompileCache, Completed, PublisherSlot, Responder, SessionListenerSlot,
+    ActionError, CallTable, CompileCache, Completed, ErrorCode, PublisherSlot, Responder,
+    SessionListenerSlot,
 };
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -447,15 +448,15 @@ impl Engine {
             let message = format!("The {method} action {why} and was stopped");
             tracing::error!("{message}");
             let code = match stopped {
-                Stopped::Timeout(_) => "action_timeout",
-                Stopped::Interrupted => "interrupted",
-                Stopped::OutOfMemory => "out_of_memory",
+                Stopped::Timeout(_) => ErrorCode::ActionTimeout,
+                Stopped::Interrupted => ErrorCode::Interrupted,
+                Stopped::OutOfMemory => ErrorCode::OutOfMemory,
             };
             ActionError::new(code, message)
         } else {
             match result {
                 Ok(_) => return,
-                Err(e) => ActionError::new("internal_error", e.to_string()),
+                Err(e) => ActionError::new(ErrorCode::InternalError, e.to_string()),
             }
         };
         let state = self.worker.js_runtime.op_state();

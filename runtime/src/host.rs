@@ -20,7 +20,7 @@ use crate::ledger::{Ledger, Owed};
 use crate::watchdog::Interrupter;
 use crate::{Call, CallOrigin, ConsoleOutcome, Delivery};
 use ssrt_ops::{
-    ActionError, CallTable, CompileCache, Publisher, PublisherSlot, SessionListener,
+    ActionError, CallTable, CompileCache, ErrorCode, Publisher, PublisherSlot, SessionListener,
     SessionListenerSlot,
 };
 use ssrt_project::LayoutError;
@@ -241,12 +241,15 @@ pub(crate) enum Health {
 }
 
 pub(crate) fn engine_stopped() -> ActionError {
-    ActionError::new("engine_stopped", "The app's JavaScript engine has stopped")
+    ActionError::new(
+        ErrorCode::EngineStopped,
+        "The app's JavaScript engine has stopped",
+    )
 }
 
 pub(crate) fn engine_restarted() -> ActionError {
     ActionError::new(
-        "engine_restarted",
+        ErrorCode::EngineRestarted,
         "The app's JavaScript engine crashed or ran out of memory while this call was in \
          flight (it may have partly run); the app is being reloaded in a new engine",
     )
@@ -674,7 +677,7 @@ impl EngineThread {
 async fn refuse(jobs: &mut mpsc::UnboundedReceiver<Job>, delay: Duration) {
     let until = tokio::time::Instant::now() + delay;
     let error = ActionError::new(
-        "engine_restarting",
+        ErrorCode::EngineRestarting,
         format!(
             "The app's JavaScript engine failed repeatedly (it crashed, ran out of memory or \
              could not load the app); it is restarted in {}",

@@ -23,7 +23,7 @@ pub use host::StartError;
 pub use pool::{AppHandle, AppOptions, LoadSummary, MiddlewareCounts, start};
 pub use ssrt_ops::process::console_writes;
 pub use ssrt_ops::{
-    ActionError, Audience, Completed, Publication, Publisher, Responder, SessionListener,
+    ActionError, Audience, Completed, ErrorCode, Publication, Publisher, Responder, SessionListener,
 };
 
 /// How a console entry ended.

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Response};
 use headers::HeaderMapExt as _;
 use headers::authorization::{Authorization, Basic};
 use serde_json::{Map, Value};
-use ssrt_runtime::{ActionError, CallOrigin};
+use ssrt_runtime::{ActionError, CallOrigin, ErrorCode};
 use ssrt_store::SessionData;
 
 /// How the reply is written.
@@ -63,7 +63,7 @@ pub async fn call(
             Format::Json => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
             Format::Html => Html(json).into_response(),
         },
-        Err(e) if e.code == "unauthorized" => unauthorized(&state),
+        Err(e) if e.is(ErrorCode::Unauthorized) => unauthorized(&state),
         Err(e) => api_error(&e.message),
     }
 }

@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ssrt_runtime::{ActionError, CallOrigin, HttpReply, HttpRequest, MiddlewareStage};
+use ssrt_runtime::{ActionError, CallOrigin, ErrorCode, HttpReply, HttpRequest, MiddlewareStage};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -128,7 +128,7 @@ async fn run(
     let reply = outcome.and_then(|json| {
         serde_json::from_str::<HttpReply>(&json).map_err(|e| {
             ActionError::new(
-                "internal_error",
+                ErrorCode::InternalError,
                 format!("unreadable middleware reply: {e}"),
             )
         })
