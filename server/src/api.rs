@@ -81,8 +81,8 @@ fn reply_0_2(outcome: Result<String, ActionError>, format: Format) -> Response {
             (text_json, error.to_string()).into_response()
         }
         (Err(e), Format::Html) => {
-            let body = pages::api_error(&format!("{}: {}", e.code, e.message));
-            (StatusCode::INTERNAL_SERVER_ERROR, Html(body.into_string())).into_response()
+            let body = pages::api_error(&e.to_string());
+            (StatusCode::INTERNAL_SERVER_ERROR, body).into_response()
         }
     }
 }
@@ -143,11 +143,7 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 
 fn unauthorized(state: &AppState) -> Response {
     let realm = state.config.settings.api.auth.basic.realm.replace('"', "'");
-    let mut response = (
-        StatusCode::UNAUTHORIZED,
-        Html(pages::api_unauthorized().into_string()),
-    )
-        .into_response();
+    let mut response = (StatusCode::UNAUTHORIZED, pages::api_unauthorized()).into_response();
     if let Ok(value) = HeaderValue::from_str(&format!("Basic realm=\"{realm}\"")) {
         response
             .headers_mut()
@@ -157,14 +153,13 @@ fn unauthorized(state: &AppState) -> Response {
 }
 
 fn api_error(message: &str) -> Response {
-    let body = pages::api_error(message).into_string();
-    (StatusCode::BAD_REQUEST, Html(body)).into_response()
+    (StatusCode::BAD_REQUEST, pages::api_error(message)).into_response()
 }
 
 /// **(ssrt)** A real index: every public action, linked, per file.
 fn index_page(state: &AppState, only: Option<&str>) -> Response {
     let prefix = &state.config.settings.api.prefix;
-    Html(pages::api_index(prefix, &state.actions, only).into_string()).into_response()
+    pages::api_index(prefix, &state.actions, only).into_response()
 }
 
 #[cfg(test)]

@@ -79,13 +79,17 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     if !refused {
         return next.run(request).await;
     }
-    match state.assets.view(&check.view_name).await {
-        Ok(Some(view)) => Html(view).into_response(),
-        Ok(None) => Html(crate::pages::browser_not_supported().into_string()).into_response(),
-        Err(error) => {
+    let view = state
+        .assets
+        .view(&check.view_name)
+        .await
+        .unwrap_or_else(|error| {
             tracing::error!("browser_check.view_name: {error}");
-            Html(crate::pages::browser_not_supported().into_string()).into_response()
-        }
+            None
+        });
+    match view {
+        Some(view) => Html(view).into_response(),
+        None => crate::pages::browser_not_supported().into_response(),
     }
 }
 

@@ -23,7 +23,6 @@ mod tls;
 use axum::Router;
 use axum::handler::HandlerWithoutStateExt;
 use axum::http::{StatusCode, Uri};
-use axum::response::Html;
 use axum::routing::{get, post};
 use hub::Hub;
 use shutdown::Shutdown;
@@ -443,9 +442,6 @@ fn router(state: AppState, project: &Project) -> Router {
 }
 
 /// A 404 that tells a newcomer what this server does serve.
-pub(crate) async fn not_found(uri: Uri) -> (StatusCode, Html<String>) {
-    (
-        StatusCode::NOT_FOUND,
-        Html(pages::not_found(uri.path()).into_string()),
-    )
+pub(crate) async fn not_found(uri: Uri) -> (StatusCode, maud::Markup) {
+    (StatusCode::NOT_FOUND, pages::not_found(uri.path()))
 }
